@@ -256,7 +256,7 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 			}
 		}
 	}
-	if next != prev || !known {
+	if !known || !sameOwner(next, prev) {
 		owners.PutOwner(ownerKey, next)
 	}
 	if len(facts) == 0 {
@@ -266,6 +266,10 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 		return nil, SkipEmpty, nil
 	}
 	return facts, SkipNone, nil
+}
+
+func sameOwner(a, b Owner) bool {
+	return a.Profile == b.Profile && a.Deleted == b.Deleted && a.Stamp.Compare(b.Stamp) == 0
 }
 
 func oneFact(profile string, stamp fact.Stamp, origin fact.Origin, ops []fact.Op) ([]*fact.Fact, Skip, error) {

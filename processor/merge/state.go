@@ -388,3 +388,30 @@ func matches(where []dictionary.Filter, fs []fact.Field) bool {
 	}
 	return true
 }
+
+// Check verifies that every op of f names something this dictionary has, so
+// that Apply cannot fail half-way through a fact for that reason.
+func (m *Merger) Check(f *fact.Fact) error {
+	for i := range f.Ops {
+		op := &f.Ops[i]
+		switch op.Kind {
+		case fact.OpSet:
+			a, ok := m.dict.Attributes[op.Name]
+			if !ok || a.Derive != nil || a.Counter {
+				return fmt.Errorf("fact sets %q, which is not a mapped attribute of this dictionary", op.Name)
+			}
+		case fact.OpUpsert, fact.OpDelete:
+			if _, ok := m.dict.Collections[op.Name]; !ok {
+				return fmt.Errorf("fact changes collection %q, which this dictionary does not have", op.Name)
+			}
+		case fact.OpCount:
+			a, ok := m.dict.Attributes[op.Name]
+			if !ok || !a.Counter {
+				return fmt.Errorf("fact counts %q, which is not a counter of this dictionary", op.Name)
+			}
+		default:
+			return fmt.Errorf("fact has unknown op kind %d", op.Kind)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+# profiled — make targets. Only Go is needed; everything else is fetched
+# through the Go module proxy at a pinned version.
+
+GO               ?= go
+BIN              ?= bin/profiled
+GOLANGCI_VERSION ?= v2.15.0
+BENCHSTAT_VERSION ?= v0.0.0-20260908200009-22c9c6c9d4da
+DEV_FLAGS        ?=
+TEST_FLAGS       ?=
+FUZZTIME         ?= 30s
+BENCH_COUNT      ?= 6
+
+.PHONY: all build dev demo test test-short lint fmt vet fuzz bench tidy-check clean
+
+all: lint test
+
+## build: the profiled binary in bin/
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/profiled
+
+## dev: broker + pipeline on the embedded default (add DEV_FLAGS=--demo for a generated stream)
+dev: build
+	./$(BIN) dev $(DEV_FLAGS)
+
+## demo: make dev with the generated reference stream
+demo: build
+	./$(BIN) dev --demo $(DEV_FLAGS)
+
+## test: vet, then every test with the race detector (what CI runs)
+test: vet
+	$(GO) test -race -shuffle=on -timeout 25m $(TEST_FLAGS) ./...
+
+## test-short: the fast tests only, without the race detector
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+## lint: golangci-lint at the pinned version (.golangci.yml)
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION) run ./...
+
+fmt:
+	gofmt -w -s $$(git ls-files '*.go')
+
+## fuzz: every fuzz target for FUZZTIME each
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## bench: Go benchmarks of the hot paths and the end-to-end pipeline; BENCH_COUNT runs each, summarized by benchstat
+bench:
+	@mkdir -p docs/benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m ./... | tee docs/benchmarks/latest.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) docs/benchmarks/latest.txt | tee docs/benchmarks/latest-benchstat.txt
+
+## tidy-check: go.mod and go.sum are tidy
+tidy-check:
+	$(GO) mod tidy
+	git diff --exit-code -- go.mod go.sum
+
+clean:
+	rm -rf bin

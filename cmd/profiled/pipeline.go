@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/store"
+)
+
+// pipelineConfig is what runPipeline needs, from either dev or run.
+type pipelineConfig struct {
+	dict         *dictionary.File
+	brokers      []string
+	dataDir      string
+	httpListen   string
+	memoryBudget int64
+	createInputs bool
+	clientOpts   []kgo.Opt
+	// started, if set, is called with the HTTP address once topics exist
+	// and the pipeline runs.
+	started func(httpAddr string)
+}
+
+// runPipeline opens the state store, makes sure the topics exist, serves
+// HTTP and runs the pipeline until ctx ends. Everything it starts is waited
+// for before it returns.
+func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	stateDir := filepath.Join(cfg.dataDir, "state")
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	db, err := store.Open(store.Options{Dir: stateDir, MemoryBudget: cfg.memoryBudget, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing state store: %w", cerr))
+		}
+	}()
+
+	p, err := processor.New(processor.Options{
+		Brokers:    cfg.brokers,
+		Dictionary: cfg.dict,
+		Store:      db,
+		Registerer: reg,
+		Logger:     log,
+		ClientOpts: cfg.clientOpts,
+	})
+	if err != nil {
+		return err
+	}
+	topicsCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = processor.TopicsOf(cfg.dict).Ensure(topicsCtx, kadm.NewClient(p.Client()), cfg.createInputs)
+	cancel()
+	if err != nil {
+		p.Client().Close()
+		return fmt.Errorf("preparing topics: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.httpListen)
+	if err != nil {
+		p.Client().Close()
+		return fmt.Errorf("--http-listen %s: %w", cfg.httpListen, err)
+	}
+	srv := &http.Server{Handler: httpHandler(reg, p), ReadHeaderTimeout: 5 * time.Second}
+	log.Info("pipeline starting",
+		"brokers", strings.Join(cfg.brokers, ","), "group", cfg.dict.Pipeline.Group,
+		"sources", len(cfg.dict.Sources), "attributes", len(cfg.dict.Attributes),
+		"http", "http://"+ln.Addr().String(), "data_dir", cfg.dataDir)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer scancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		if cfg.started != nil {
+			cfg.started(ln.Addr().String())
+		}
+		err := p.Run(gctx)
+		log.Info("pipeline stopped", "err", err)
+		return err
+	})
+	return g.Wait()
+}
+
+func httpHandler(reg *prometheus.Registry, p *processor.Pipeline) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !p.Ready() {
+			http.Error(w, "not ready: partitions are not assigned and open yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("profiled run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "data dictionary and pipeline configuration (YAML); required")
+	brokers := fs.String("brokers", "", "comma-separated seed brokers, host:port; required")
+	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
+	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
+	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
+	var lf logFlags
+	lf.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var missing []string
+	for name, v := range map[string]string{"--config": *config, "--brokers": *brokers, "--data-dir": *dataDir} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "profiled run: missing %s\n", strings.Join(missing, ", "))
+		fs.Usage()
+		return errUsage
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	dict, err := dictionary.Load(*config)
+	if err != nil {
+		return fmt.Errorf("loading configuration: %w", err)
+	}
+	return runPipeline(ctx, log, pipelineConfig{
+		dict:         dict,
+		brokers:      splitList(*brokers),
+		dataDir:      *dataDir,
+		httpListen:   *httpListen,
+		memoryBudget: *memoryBudget << 20,
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,276 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor/ingest"
+	"github.com/profiled/profiled/processor/merge"
+	"github.com/profiled/profiled/schemas/dictionary"
+)
+
+// Pipeline is one instance of the profile pipeline: a member of the
+// consumer group that runs both stages for the partitions it is assigned.
+type Pipeline struct {
+	opts    Options
+	dict    *dictionary.File
+	log     *slog.Logger
+	m       *metrics
+	mapper  *ingest.Mapper
+	merger  *merge.Merger
+	repart  string
+	cl      *kgo.Client
+	errc    chan error // first fatal worker error
+	ready   atomic.Bool
+	running atomic.Bool
+
+	// workers is touched only by the rebalance callbacks and Run, which kgo
+	// serializes with polling because of BlockRebalanceOnPoll.
+	mu      sync.Mutex
+	workers map[tp]*worker
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// New validates the options and builds the Kafka client. Nothing runs until
+// Run.
+func New(opts Options) (*Pipeline, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("invalid pipeline options: %w", err)
+	}
+	d := opts.Dictionary
+	p := &Pipeline{
+		opts:    opts,
+		dict:    d,
+		log:     opts.Logger,
+		m:       newMetrics(opts.Registerer),
+		mapper:  ingest.NewMapper(d),
+		merger:  merge.New(d),
+		repart:  RepartitionTopic(d),
+		errc:    make(chan error, 1),
+		workers: map[tp]*worker{},
+	}
+	// Every topic is given as an anchored pattern so that literal topics and
+	// topic_pattern sources can share one subscription.
+	patterns := []string{"^" + regexp.QuoteMeta(p.repart) + "$"}
+	for _, s := range d.Sources {
+		if s.Pattern != nil {
+			patterns = append(patterns, s.Pattern.String())
+		} else {
+			patterns = append(patterns, "^"+regexp.QuoteMeta(s.Topic)+"$")
+		}
+	}
+	kopts := []kgo.Opt{
+		kgo.SeedBrokers(opts.Brokers...),
+		kgo.ConsumerGroup(d.Pipeline.Group),
+		kgo.ConsumeRegex(),
+		kgo.ConsumeTopics(patterns...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.AutoCommitMarks(),
+		// The store's offset is the truth for what was applied; the group
+		// commit only saves re-reading, so commit it often.
+		kgo.AutoCommitInterval(time.Second),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Kafka's default partitioner (murmur2 of the key), so that facts and
+		// profiles land where a Java client would put the same key.
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.OnPartitionsAssigned(p.assigned),
+		kgo.OnPartitionsRevoked(p.revoked),
+		kgo.OnPartitionsLost(p.lost),
+		kgo.WithLogger(kslog{p.log}),
+	}
+	kopts = append(kopts, opts.ClientOpts...)
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	p.cl = cl
+	return p, nil
+}
+
+// Ready reports whether the instance has joined the group and every assigned
+// partition has opened its state.
+func (p *Pipeline) Ready() bool { return p.ready.Load() }
+
+// Client returns the pipeline's Kafka client (for admin calls that should
+// share its connection settings).
+func (p *Pipeline) Client() *kgo.Client { return p.cl }
+
+// Run consumes until ctx is done or a worker fails, then drains: workers
+// finish their in-flight batch, marked offsets are committed and the client
+// leaves the group. It returns nil after a clean shutdown.
+func (p *Pipeline) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("pipeline already ran")
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var runErr error
+	for {
+		fetches := p.cl.PollRecords(runCtx, p.opts.BatchRecords*4)
+		if fetches.IsClientClosed() {
+			break
+		}
+		if err := runCtx.Err(); err != nil {
+			p.cl.AllowRebalance()
+			break
+		}
+		fetches.EachError(func(topic string, partition int32, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
+		})
+		p.mu.Lock()
+		fetches.EachPartition(func(f kgo.FetchTopicPartition) {
+			if len(f.Records) == 0 {
+				return
+			}
+			w := p.workers[tp{f.Topic, f.Partition}]
+			if w == nil {
+				// Not ours (any more): nothing was marked, the owner re-reads.
+				return
+			}
+			w.push(f.Records)
+		})
+		p.mu.Unlock()
+		p.cl.AllowRebalance()
+		select {
+		case runErr = <-p.errc:
+			cancel()
+		default:
+		}
+		if runErr != nil {
+			break
+		}
+	}
+	p.ready.Store(false)
+	// Stop every worker; each finishes its in-flight batch (or gives up on a
+	// fatal error) and marks what it committed.
+	p.mu.Lock()
+	all := make([]*worker, 0, len(p.workers))
+	for k, w := range p.workers {
+		all = append(all, w)
+		delete(p.workers, k)
+	}
+	p.mu.Unlock()
+	stopAll(all, true)
+	drainCtx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
+	defer dcancel()
+	if err := p.cl.CommitMarkedOffsets(drainCtx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("committing offsets on shutdown: %w", err)
+	}
+	p.cl.CloseAllowingRebalance()
+	if runErr == nil {
+		select {
+		case runErr = <-p.errc:
+		default:
+		}
+	}
+	return runErr
+}
+
+func (p *Pipeline) fatal(err error) {
+	select {
+	case p.errc <- err:
+	default:
+	}
+}
+
+func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for topic, parts := range m {
+		for _, part := range parts {
+			k := tp{topic, part}
+			if _, ok := p.workers[k]; ok {
+				continue
+			}
+			w, err := p.newWorker(k)
+			if err != nil {
+				p.fatal(fmt.Errorf("opening partition %s/%d: %w", topic, part, err))
+				continue
+			}
+			p.workers[k] = w
+			w.start()
+		}
+	}
+	p.m.assigned.Set(float64(len(p.workers)))
+	p.ready.Store(true)
+	p.log.Debug("partitions assigned", "assigned", m, "total", len(p.workers))
+}
+
+// revoked runs before the partitions go to another member: finish the
+// in-flight batches, then commit what they marked. Returning from this
+// callback releases the partitions, so nothing may be marked afterwards;
+// stop() returns only once the worker has exited.
+func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	ws := p.take(m)
+	stopAll(ws, true)
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		p.log.Warn("committing offsets of revoked partitions", "err", err)
+	}
+}
+
+// lost runs when the partitions are already gone (session expired): stop
+// without marking; another member owns them now.
+func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	stopAll(p.take(m), false)
+}
+
+func (p *Pipeline) take(m map[string][]int32) []*worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ws []*worker
+	for topic, parts := range m {
+		for _, part := range parts {
+			k := tp{topic, part}
+			if w, ok := p.workers[k]; ok {
+				ws = append(ws, w)
+				delete(p.workers, k)
+			}
+		}
+	}
+	p.m.assigned.Set(float64(len(p.workers)))
+	return ws
+}
+
+func stopAll(ws []*worker, drain bool) {
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.stop(drain)
+		}()
+	}
+	wg.Wait()
+}
+
+// kslog adapts slog to kgo's logger, keeping the client quiet below warnings.
+type kslog struct{ l *slog.Logger }
+
+func (k kslog) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+func (k kslog) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error("kafka: "+msg, keyvals...)
+	case kgo.LogLevelWarn:
+		k.l.Warn("kafka: "+msg, keyvals...)
+	default:
+		k.l.Debug("kafka: "+msg, keyvals...)
+	}
+}

@@ -1,0 +1,285 @@
+package processor_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/processor/fact"
+	"github.com/profiled/profiled/processor/scenario"
+	"github.com/profiled/profiled/store"
+)
+
+// TestReferenceScenario runs the reference scenario (CRM and shop CDC plus
+// clickstream, with late, duplicated and bad records) through kfake and an
+// on-disk Badger, and compares every final profile with the generator's
+// independently computed expectation.
+func TestReferenceScenario(t *testing.T) {
+	d := devConfig(t)
+	sc := scenario.Generate(scenario.DefaultConfig())
+	k := newCluster(t, d)
+	k.produce(sc.Records)
+
+	reg := prometheus.NewRegistry()
+	in := k.startWith(t.TempDir(), reg)
+	k.waitIdle(90 * time.Second)
+
+	compareProfiles(t, k.finalProfiles(), sc.Expected)
+
+	wantBad := 0
+	for _, n := range sc.Bad {
+		wantBad += n
+	}
+	dl := k.readAll(d.Pipeline.DLQTopic)
+	if len(dl) != wantBad {
+		t.Errorf("dead letters: %d, want %d (%v)", len(dl), wantBad, sc.Bad)
+	}
+	for _, r := range dl {
+		if header(r, "profiled.error") == "" || header(r, "profiled.source.topic") == "" {
+			t.Errorf("dead letter at %d lacks its reason or origin: %v", r.Offset, r.Headers)
+		}
+	}
+	if got := testutil.ToFloat64(counterWith(t, reg, "profiled_records_skipped_total", "reason", "tombstone")); got < float64(sc.Tombstones) {
+		t.Errorf("skipped tombstones = %v, want at least %d", got, sc.Tombstones)
+	}
+	if err := in.stop(); err != nil {
+		t.Fatalf("clean shutdown: %v", err)
+	}
+}
+
+// TestRestartResumes stops the pipeline half way and starts it again on the
+// same store: the result is exact and no profile version is emitted twice.
+func TestRestartResumes(t *testing.T) {
+	d := devConfig(t)
+	cfg := scenario.DefaultConfig()
+	cfg.Seed = 7
+	sc := scenario.Generate(cfg)
+	half := len(sc.Records) / 2
+	k := newCluster(t, d)
+	dir := t.TempDir()
+
+	k.produce(sc.Records[:half])
+	in := k.start(dir)
+	k.waitIdle(90 * time.Second)
+	if err := in.stop(); err != nil {
+		t.Fatalf("clean shutdown: %v", err)
+	}
+
+	k.produce(sc.Records[half:])
+	in = k.start(dir)
+	k.waitIdle(90 * time.Second)
+	compareProfiles(t, k.finalProfiles(), sc.Expected)
+
+	// Every version of every profile appears exactly once, in order.
+	next := map[string]uint64{}
+	for _, r := range k.readAll(d.Pipeline.ProfilesTopic) {
+		var p profile
+		mustJSON(t, r.Value, &p)
+		if want := next[p.ProfileID] + 1; p.Version != want {
+			t.Fatalf("profile %s: version %d follows %d", p.ProfileID, p.Version, want-1)
+		}
+		next[p.ProfileID] = p.Version
+	}
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPermutationsThroughKafka shuffles and duplicates the input records (so
+// they arrive in other orders across topics, partitions and within each)
+// and checks that the final profiles do not change.
+func TestPermutationsThroughKafka(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline three times")
+	}
+	d := devConfig(t)
+	cfg := scenario.DefaultConfig()
+	cfg.Customers = 60
+	cfg.Seed = 11
+	sc := scenario.Generate(cfg)
+	for i := range 3 {
+		t.Run("permutation-"+strconv.Itoa(i), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 99))
+			recs := permuteWithDuplicates(rng, sc.Records, 0.2)
+			k := newCluster(t, d)
+			k.produce(recs)
+			in := k.start(t.TempDir())
+			k.waitIdle(90 * time.Second)
+			compareProfiles(t, k.finalProfiles(), sc.Expected)
+			if err := in.stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func permuteWithDuplicates(rng *rand.Rand, recs []scenario.Record, dupShare float64) []scenario.Record {
+	out := append([]scenario.Record(nil), recs...)
+	for _, r := range recs {
+		if rng.Float64() < dupShare {
+			out = append(out, r)
+		}
+	}
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// TestDeadLetters sends one bad record of every kind between good ones and
+// checks each lands in the dead-letter topic whole, with its reason and
+// origin, while the good records around it are all applied.
+func TestDeadLetters(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	const ts = 1_750_000_000_000_000 // µs
+	cust := func(id int, email, country string, tsUs int64) scenario.Record {
+		v := `{"before":null,"after":{"id":` + strconv.Itoa(id) + `,"email":"` + email + `","first_name":"Ann","last_name":"Lee","phone":null,"country":"` + country + `","birth_date":7000,"marketing_opt_in":true,"updated_at":1},` +
+			`"source":{"version":"2.7.0.Final","connector":"postgresql","name":"crm","ts_ms":` + strconv.FormatInt(tsUs/1000, 10) + `,"ts_us":` + strconv.FormatInt(tsUs, 10) + `,"snapshot":"false","db":"crm","schema":"public","table":"customers","txId":1,"lsn":` + strconv.FormatInt(tsUs, 10) + `},"op":"c","ts_ms":1}`
+		return scenario.Record{Topic: "crm.public.customers", Key: []byte(`{"id":` + strconv.Itoa(id) + `}`), Value: []byte(v)}
+	}
+	order := func(id, customer int, total string) scenario.Record {
+		v := `{"before":null,"after":{"id":` + strconv.Itoa(id) + `,"customer_id":` + strconv.Itoa(customer) + `,"status":"paid","total":"` + total + `","currency":"eur","created_at":` + strconv.FormatInt(ts, 10) + `},` +
+			`"source":{"connector":"postgresql","ts_ms":1750000000000,"ts_us":` + strconv.FormatInt(ts, 10) + `,"snapshot":"false","lsn":5},"op":"c"}`
+		return scenario.Record{Topic: "shop.public.orders", Key: []byte(`{"id":` + strconv.Itoa(id) + `}`), Value: []byte(v)}
+	}
+	click := func(body string) scenario.Record {
+		return scenario.Record{Topic: "clickstream", Key: []byte("k"), Value: []byte(body)}
+	}
+	type bad struct {
+		rec    scenario.Record
+		reason string
+		phrase string
+	}
+	bads := []bad{
+		{scenario.Record{Topic: "crm.public.customers", Key: []byte(`{"id":1}`), Value: []byte(`{"before":null,"after":{"id":1,`)}, "decode", "debezium"},
+		{cust(2, "bob@", "US", ts), "validate", "email"},
+		{cust(3, "ok@example.com", "USA", ts), "validate", "country"},
+		{order(10, 1, "-5.00"), "validate", "total"},
+		{scenario.Record{Topic: "shop.public.orders", Key: []byte(`{"id":11}`), Value: []byte(`{"op":"x","source":{"ts_us":1},"after":{"id":11}}`)}, "decode", "op"},
+		{click(`{"type":"page","messageId":"m-bad-1","timestamp":"2025-06-15T10:00:00Z"}`), "mapping", "profile id"},
+		{click(`{"type":"page","messageId":"m-bad-2","userId":"1","timestamp":"yesterday"}`), "decode", "timestamp"},
+		{click(`not json at all`), "decode", "segment"},
+	}
+	var recs []scenario.Record
+	recs = append(recs, cust(1, " Ann.Lee@Example.COM ", "us", ts))
+	for i, b := range bads {
+		recs = append(recs, b.rec)
+		recs = append(recs, click(`{"type":"page","messageId":"good-`+strconv.Itoa(i)+`","userId":"1","timestamp":"2025-06-15T10:00:0`+strconv.Itoa(i)+`Z"}`))
+	}
+	recs = append(recs, order(20, 1, "12.50"))
+	k.produce(recs)
+
+	// A corrupt fact on the repartition topic must not stop stage 2 either.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	corrupt := &kgo.Record{Topic: processor.RepartitionTopic(d), Key: []byte("1"), Value: []byte{fact.Version, 0xff}}
+	if err := k.cl.ProduceSync(ctx, corrupt).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	in := k.start(t.TempDir())
+	k.waitIdle(60 * time.Second)
+
+	dl := k.readAll(d.Pipeline.DLQTopic)
+	if len(dl) != len(bads)+1 {
+		for _, r := range dl {
+			t.Logf("dead letter: %s %q", header(r, "profiled.error"), r.Value)
+		}
+		t.Fatalf("dead letters: %d, want %d", len(dl), len(bads)+1)
+	}
+	byValue := map[string]*kgo.Record{}
+	for _, r := range dl {
+		byValue[string(r.Value)] = r
+	}
+	for _, b := range bads {
+		r, ok := byValue[string(b.rec.Value)]
+		if !ok {
+			t.Errorf("not dead-lettered: %s", b.rec.Value)
+			continue
+		}
+		if string(r.Key) != string(b.rec.Key) {
+			t.Errorf("dead letter key %q, want %q", r.Key, b.rec.Key)
+		}
+		if got := header(r, "profiled.reason"); got != b.reason {
+			t.Errorf("%s: reason %q, want %q (error: %s)", b.rec.Value, got, b.reason, header(r, "profiled.error"))
+		}
+		if msg := header(r, "profiled.error"); !strings.Contains(strings.ToLower(msg), b.phrase) {
+			t.Errorf("%s: error %q does not mention %q", b.rec.Value, msg, b.phrase)
+		}
+		if header(r, "profiled.source.topic") != b.rec.Topic {
+			t.Errorf("dead letter origin topic %q, want %q", header(r, "profiled.source.topic"), b.rec.Topic)
+		}
+		if _, err := strconv.ParseInt(header(r, "profiled.source.offset"), 10, 64); err != nil {
+			t.Errorf("dead letter offset header: %v", err)
+		}
+		if _, err := strconv.Atoi(header(r, "profiled.source.partition")); err != nil {
+			t.Errorf("dead letter partition header: %v", err)
+		}
+	}
+	if r, ok := byValue[string(corrupt.Value)]; !ok || header(r, "profiled.source.topic") != processor.RepartitionTopic(d) {
+		t.Errorf("corrupt fact not dead-lettered with its origin")
+	}
+
+	// The good records around the bad ones are all applied.
+	p := k.finalProfiles()["1"]
+	want := map[string]any{
+		"email": "ann.lee@example.com", "first_name": "Ann", "last_name": "Lee", "phone": nil,
+		"country": "US", "birth_date": "1989-03-02", "marketing_opt_in": true,
+		"page_views": float64(len(bads)), "last_seen_at": "2025-06-15T10:00:07Z",
+		"order_count": float64(1), "lifetime_value": "12.50", "last_order_at": "2025-06-15T15:06:40Z",
+	}
+	compareProfiles(t, map[string]profile{"1": p}, map[string]map[string]any{"1": want})
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (k *cluster) startWith(dir string, reg prometheus.Registerer) *instance {
+	k.t.Helper()
+	db, err := store.Open(store.Options{Dir: dir, MemoryBudget: 64 << 20, GCInterval: -1})
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	p, err := processor.New(processor.Options{
+		Brokers: k.brokers, Dictionary: k.dict, Store: db, Registerer: reg, ClientOpts: testClientOpts(),
+	})
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{p: p, db: db, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- p.Run(ctx) }()
+	k.t.Cleanup(func() { _ = in.stop() })
+	return in
+}
+
+func counterWith(t testing.TB, reg *prometheus.Registry, name, label, value string) prometheus.Collector {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x", Help: "x"})
+					c.Add(m.GetCounter().GetValue())
+					return c
+				}
+			}
+		}
+	}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x", Help: "x"})
+	return c
+}

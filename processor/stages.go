@@ -1,0 +1,275 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor/fact"
+	"github.com/profiled/profiled/processor/ingest"
+	"github.com/profiled/profiled/processor/merge"
+	"github.com/profiled/profiled/store"
+)
+
+// Store kinds (the byte after the partition prefix).
+const (
+	kindOwner   = 'w' // stage 1: record key -> ingest.Owner
+	kindProfile = 'p' // stage 2: profile id -> merge.State
+	kindSeen    = 'd' // stage 2: profile\0counter\0id -> counted marker
+)
+
+// ---- stage 1 ----
+
+type ingestStage struct {
+	p      *Pipeline
+	part   *store.Partition
+	owners map[string]ingest.Owner // written this batch
+	rec    ingest.Record
+}
+
+func newIngestStage(p *Pipeline, part *store.Partition, _ tp) *ingestStage {
+	return &ingestStage{p: p, part: part, owners: map[string]ingest.Owner{}}
+}
+
+func (s *ingestStage) name() string { return "ingest" }
+func (s *ingestStage) reset()       { clear(s.owners) }
+
+func (s *ingestStage) GetOwner(key []byte) (ingest.Owner, bool, error) {
+	if o, ok := s.owners[string(key)]; ok {
+		return o, true, nil
+	}
+	v, err := s.part.Get(kindOwner, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return ingest.Owner{}, false, nil
+	}
+	if err != nil {
+		return ingest.Owner{}, false, err
+	}
+	o, err := decodeOwner(v)
+	return o, err == nil, err
+}
+
+func (s *ingestStage) PutOwner(key []byte, o ingest.Owner) { s.owners[string(key)] = o }
+
+func (s *ingestStage) process(_ context.Context, recs []*kgo.Record, out *output) error {
+	clear(s.owners)
+	repart := s.p.repart
+	for _, r := range recs {
+		s.rec = ingest.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
+		facts, skip, err := s.p.mapper.Map(&s.rec, s)
+		if err != nil {
+			ie, ok := ingest.AsError(err)
+			if !ok {
+				return fmt.Errorf("mapping record at offset %d: %w", r.Offset, err)
+			}
+			out.records = append(out.records, s.p.workerDL(r, "ingest", string(ie.Reason), ie))
+			continue
+		}
+		if skip != ingest.SkipNone {
+			s.p.m.skipped.WithLabelValues(string(skip)).Inc()
+		}
+		for _, f := range facts {
+			out.records = append(out.records, &kgo.Record{
+				Topic: repart,
+				Key:   []byte(f.ProfileID),
+				Value: fact.Append(nil, f),
+				// Carry the input record's time so that retention and
+				// latency measurements downstream see when it happened.
+				Timestamp: r.Timestamp,
+			})
+		}
+	}
+	for k, o := range s.owners {
+		out.batch.Set(kindOwner, []byte(k), encodeOwner(o))
+	}
+	return nil
+}
+
+const ownerVersion = 1
+
+func encodeOwner(o ingest.Owner) []byte {
+	b := []byte{ownerVersion}
+	b = fact.AppendString(b, o.Profile)
+	b = fact.AppendStamp(b, o.Stamp)
+	if o.Deleted {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func decodeOwner(b []byte) (ingest.Owner, error) {
+	r := fact.NewReader(b)
+	if v := r.Byte(); v != ownerVersion {
+		return ingest.Owner{}, fmt.Errorf("%w: owner version %d", store.ErrCorrupt, v)
+	}
+	o := ingest.Owner{Profile: r.String(), Stamp: r.Stamp(), Deleted: r.Byte() == 1}
+	if r.Err() != nil || r.Len() != 0 {
+		return ingest.Owner{}, fmt.Errorf("%w: owner record", store.ErrCorrupt)
+	}
+	return o, nil
+}
+
+// ---- stage 2 ----
+
+type mergeStage struct {
+	p        *Pipeline
+	part     *store.Partition
+	profiles map[string]*entry
+	order    []string            // profile ids in first-touch order, for output order
+	seen     map[string]struct{} // de-duplication ids added this batch
+}
+
+type entry struct {
+	st      *merge.State
+	before  merge.View
+	dirty   bool
+	maxTime int64
+}
+
+func newMergeStage(p *Pipeline, part *store.Partition) *mergeStage {
+	return &mergeStage{p: p, part: part, profiles: map[string]*entry{}, seen: map[string]struct{}{}}
+}
+
+func (s *mergeStage) name() string { return "merge" }
+
+func (s *mergeStage) reset() {
+	clear(s.profiles)
+	clear(s.seen)
+	s.order = s.order[:0]
+}
+
+func (s *mergeStage) load(id string) (*entry, error) {
+	if e, ok := s.profiles[id]; ok {
+		return e, nil
+	}
+	e := &entry{}
+	v, err := s.part.Get(kindProfile, []byte(id))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e.st = merge.NewState()
+	case err != nil:
+		return nil, fmt.Errorf("loading profile %q: %w", id, err)
+	default:
+		if e.st, err = merge.DecodeState(v); err != nil {
+			return nil, fmt.Errorf("loading profile %q: %w", id, err)
+		}
+	}
+	e.before = s.p.merger.Render(e.st)
+	s.profiles[id] = e
+	s.order = append(s.order, id)
+	return e, nil
+}
+
+func seenKey(profile, counter, id string) []byte {
+	b := make([]byte, 0, len(profile)+len(counter)+len(id)+2)
+	b = append(b, profile...)
+	b = append(b, 0)
+	b = append(b, counter...)
+	b = append(b, 0)
+	return append(b, id...)
+}
+
+// SeenOrAdd implements merge.Seen over this batch and the store.
+func (s *mergeStage) SeenOrAdd(profile, counter, id string) (bool, error) {
+	k := seenKey(profile, counter, id)
+	if _, ok := s.seen[string(k)]; ok {
+		return true, nil
+	}
+	_, err := s.part.Get(kindSeen, k)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, fmt.Errorf("reading counter de-duplication: %w", err)
+	}
+	s.seen[string(k)] = struct{}{}
+	return false, nil
+}
+
+func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output) error {
+	s.reset()
+	for _, r := range recs {
+		f, err := fact.Decode(r.Value)
+		if err == nil {
+			err = s.p.merger.Check(f)
+		}
+		if err != nil {
+			out.records = append(out.records, s.p.workerDL(r, "merge", string(ingest.ReasonDecode), err))
+			continue
+		}
+		e, err := s.load(f.ProfileID)
+		if err != nil {
+			return err
+		}
+		changed, err := s.p.merger.Apply(e.st, f, s)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			s.p.m.noopFacts.Inc()
+			continue
+		}
+		e.dirty = true
+		e.maxTime = max(e.maxTime, f.Stamp.Time)
+	}
+	for _, id := range s.order {
+		e := s.profiles[id]
+		if !e.dirty {
+			continue
+		}
+		after := s.p.merger.Render(e.st)
+		if changed := merge.Diff(e.before, after); len(changed) > 0 {
+			e.st.Version++
+			e.st.UpdatedAt = max(e.st.UpdatedAt, e.maxTime)
+			out.records = append(out.records, &kgo.Record{
+				Topic: s.p.dict.Pipeline.ProfilesTopic,
+				Key:   []byte(id),
+				Value: AppendProfileJSON(nil, id, e.st.Version, e.st.UpdatedAt, after, changed),
+			})
+			s.p.m.profileUpdates.Inc()
+		}
+		out.batch.Set(kindProfile, []byte(id), merge.AppendState(nil, e.st))
+	}
+	for k := range s.seen {
+		out.batch.Set(kindSeen, []byte(k), nil)
+	}
+	return nil
+}
+
+// AppendProfileJSON renders one profile update as published on the profiles
+// topic: {"profile_id", "version", "updated_at", "attributes", "changed"}.
+func AppendProfileJSON(b []byte, id string, version uint64, updatedAt int64, v merge.View, changed []string) []byte {
+	b = append(b, `{"profile_id":`...)
+	b = strconv.AppendQuote(b, id)
+	b = append(b, `,"version":`...)
+	b = strconv.AppendUint(b, version, 10)
+	b = append(b, `,"updated_at":`...)
+	b = strconv.AppendQuote(b, time.UnixMicro(updatedAt).UTC().Format(time.RFC3339Nano))
+	b = append(b, `,"attributes":{`...)
+	names := make([]string, 0, len(v))
+	for k := range v {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+		b = v[k].AppendJSON(b)
+	}
+	b = append(b, `},"changed":[`...)
+	for i, k := range changed {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+	}
+	return append(b, "]}"...)
+}

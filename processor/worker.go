@@ -1,0 +1,279 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/store"
+)
+
+// stage is what a worker does with its partition's records.
+type stage interface {
+	// process turns one batch into output records and state writes. It must
+	// not produce or commit anything itself.
+	process(ctx context.Context, recs []*kgo.Record, out *output) error
+	// reset forgets in-memory state after a failed batch.
+	reset()
+	name() string
+}
+
+// output collects what one batch produces.
+type output struct {
+	records []*kgo.Record
+	batch   store.Batch
+}
+
+// worker owns one assigned partition: its queue, its state and its offset.
+type worker struct {
+	p     *Pipeline
+	tp    tp
+	part  *store.Partition
+	stage stage
+
+	applied int64 // last offset whose effects are stored; owned by run
+
+	mu         sync.Mutex
+	queue      []*kgo.Record
+	queueBytes int
+	paused     bool
+
+	wake  chan struct{} // capacity 1: coalesces wake-ups
+	quit  chan struct{}
+	done  chan struct{}
+	drain bool // set before quit is closed
+}
+
+func (p *Pipeline) newWorker(k tp) (*worker, error) {
+	w := &worker{
+		p:    p,
+		tp:   k,
+		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	if k.topic == p.repart {
+		w.part = p.opts.Store.Partition("merge", k.partition)
+		w.stage = newMergeStage(p, w.part)
+	} else {
+		w.part = p.opts.Store.Partition("ingest/"+k.topic, k.partition)
+		w.stage = newIngestStage(p, w.part, k)
+	}
+	off, err := w.part.Offset()
+	if err != nil {
+		return nil, fmt.Errorf("reading stored offset: %w", err)
+	}
+	w.applied = off
+	return w, nil
+}
+
+func (w *worker) start() { go w.run() }
+
+// push appends polled records; called only from the poll loop.
+func (w *worker) push(recs []*kgo.Record) {
+	n := 0
+	for _, r := range recs {
+		n += len(r.Key) + len(r.Value) + 64
+	}
+	w.mu.Lock()
+	w.queue = append(w.queue, recs...)
+	w.queueBytes += n
+	if !w.paused && w.queueBytes > w.p.opts.QueueBytes {
+		w.paused = true
+		w.p.cl.PauseFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
+		w.p.m.paused.Inc()
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take removes up to n records from the queue and resumes fetching when
+// the queue has drained below half its budget.
+func (w *worker) take(n int) []*kgo.Record {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return nil
+	}
+	n = min(n, len(w.queue))
+	recs := make([]*kgo.Record, n)
+	copy(recs, w.queue)
+	for i, r := range w.queue[:n] {
+		w.queueBytes -= len(r.Key) + len(r.Value) + 64
+		w.queue[i] = nil
+	}
+	w.queue = w.queue[n:]
+	if w.paused && w.queueBytes <= w.p.opts.QueueBytes/2 {
+		w.paused = false
+		w.p.cl.ResumeFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
+		w.p.m.paused.Dec()
+	}
+	return recs
+}
+
+// stop ends the worker and waits for it. With drain, the in-flight batch is
+// finished and marked; without, it is abandoned unmarked (the partition was
+// lost, so another member re-reads it).
+func (w *worker) stop(drain bool) {
+	w.mu.Lock()
+	w.drain = drain
+	if w.paused {
+		w.paused = false
+		w.p.m.paused.Dec()
+		w.p.cl.ResumeFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
+	}
+	w.mu.Unlock()
+	close(w.quit)
+	<-w.done
+}
+
+func (w *worker) run() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-w.wake:
+		}
+		for {
+			select {
+			case <-w.quit:
+				return
+			default:
+			}
+			recs := w.take(w.p.opts.BatchRecords)
+			if len(recs) == 0 {
+				break
+			}
+			if err := w.batch(recs); err != nil {
+				w.p.fatal(fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err))
+				return
+			}
+		}
+	}
+}
+
+// batch runs the commit protocol described in the package documentation.
+func (w *worker) batch(recs []*kgo.Record) error {
+	start := time.Now()
+	// The batch runs to completion even when the pipeline is shutting down:
+	// abandoning it half-produced would only cost a re-read, but finishing it
+	// is what "shutdown drains" promises.
+	ctx, cancel := context.WithTimeout(context.Background(), w.p.opts.DrainTimeout)
+	defer cancel()
+
+	fresh := recs[:0:0]
+	for _, r := range recs {
+		if r.Offset <= w.applied {
+			continue
+		}
+		fresh = append(fresh, r)
+	}
+	if skipped := len(recs) - len(fresh); skipped > 0 {
+		w.p.m.replaySkipped.WithLabelValues(w.stage.name()).Add(float64(skipped))
+	}
+	if len(fresh) == 0 {
+		// Everything was applied before a restart: still move the group's
+		// offset on, or its lag would never reach zero.
+		w.mark(recs[len(recs)-1])
+		return nil
+	}
+	w.p.m.recordsIn.WithLabelValues(w.tp.topic).Add(float64(len(fresh)))
+
+	var out output
+	if err := w.stage.process(ctx, fresh, &out); err != nil {
+		w.stage.reset()
+		return err
+	}
+	if err := w.produce(ctx, out.records); err != nil {
+		w.stage.reset()
+		return err
+	}
+	last := fresh[len(fresh)-1]
+	if err := w.part.Commit(&out.batch, last.Offset); err != nil {
+		w.stage.reset()
+		return fmt.Errorf("storing state at offset %d: %w", last.Offset, err)
+	}
+	w.applied = last.Offset
+
+	w.mark(last)
+	st := w.stage.name()
+	w.p.m.batchDuration.WithLabelValues(st).Observe(time.Since(start).Seconds())
+	w.p.m.batchRecords.WithLabelValues(st).Observe(float64(len(fresh)))
+	return nil
+}
+
+// mark marks r for the group's commit unless the partition was lost: a
+// lost partition belongs to another member, whose commits must not be
+// overwritten.
+func (w *worker) mark(r *kgo.Record) {
+	w.mu.Lock()
+	lost := w.isStopping() && !w.drain
+	w.mu.Unlock()
+	if !lost {
+		w.p.cl.MarkCommitRecords(r)
+	}
+}
+
+func (w *worker) isStopping() bool {
+	select {
+	case <-w.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// produce sends the records and waits for every acknowledgement. kgo retries
+// retryable errors itself; what comes back is final, and fails the batch.
+func (w *worker) produce(ctx context.Context, recs []*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	wg.Add(len(recs))
+	for _, r := range recs {
+		w.p.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = fmt.Errorf("producing to %s: %w", r.Topic, err)
+				}
+				mu.Unlock()
+				return
+			}
+			w.p.m.recordsOut.WithLabelValues(r.Topic).Inc()
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// deadLetter builds the dead-letter record for r: key and value as received,
+// the original headers, and the reason and origin.
+func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo.Record {
+	p.m.deadLetters.WithLabelValues(stage, reason).Inc()
+	p.log.Warn("dead-lettering record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", reason, "err", err)
+	h := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
+	h = append(h, r.Headers...)
+	h = append(h,
+		kgo.RecordHeader{Key: "profiled.error", Value: []byte(err.Error())},
+		kgo.RecordHeader{Key: "profiled.reason", Value: []byte(reason)},
+		kgo.RecordHeader{Key: "profiled.source.topic", Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: "profiled.source.partition", Value: []byte(strconv.Itoa(int(r.Partition)))},
+		kgo.RecordHeader{Key: "profiled.source.offset", Value: []byte(strconv.FormatInt(r.Offset, 10))},
+	)
+	return &kgo.Record{Topic: p.dict.Pipeline.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+}
