@@ -39,7 +39,7 @@ func TestCommitIsAtomicWithOffsetAndSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	p = db.Partition("merge", 3)
 	if off, err := p.Offset(); err != nil || off != 17 {
 		t.Fatalf("offset after reopen = %d, %v; want 17", off, err)

@@ -28,7 +28,7 @@ func startBroker(listen, dataDir string) (*kfake.Cluster, error) {
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
-		kfake.Ports(int32(port)),
+		kfake.Ports(port),
 		kfake.AllowAutoTopicCreation(),
 		// Let the compacted profiles topic actually compact during long
 		// local runs (kfake's default is once an hour).

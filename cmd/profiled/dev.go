@@ -62,7 +62,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		if dir, err = os.MkdirTemp("", "profiled-dev-"); err != nil {
 			return fmt.Errorf("creating a temporary data directory: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		defer func() { _ = os.RemoveAll(dir) }()
 	}
 	brokerDir := ""
 	if persist {

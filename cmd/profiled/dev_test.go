@@ -199,7 +199,7 @@ func TestDevWithKcat(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
 		}

@@ -79,6 +79,10 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		p.Client().Close()
 		return fmt.Errorf("preparing topics: %w", err)
 	}
+	// The subscription is a set of patterns, matched against metadata;
+	// without a refresh, topics created a moment ago would only be found at
+	// the next periodic refresh, minutes from now.
+	p.Client().ForceMetadataRefresh()
 
 	ln, err := net.Listen("tcp", cfg.httpListen)
 	if err != nil {

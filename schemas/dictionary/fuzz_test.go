@@ -1,0 +1,86 @@
+package dictionary
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/profiled/profiled/schemas"
+)
+
+var errLineRE = regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*: `)
+
+// FuzzParse checks that Parse never panics or hangs, that every error starts
+// with "file:line: ", and that a File it accepts is consistent. Run it with
+//
+//	go test -run '^$' -fuzz FuzzParse -fuzztime 60s ./schemas/dictionary/
+func FuzzParse(f *testing.F) {
+	if dev, err := os.ReadFile(devYAML); err == nil {
+		f.Add(dev)
+	}
+	for _, tc := range errorCases {
+		f.Add([]byte(tc.src))
+	}
+	for _, s := range []string{
+		"",
+		"a: &a [*a]\n",
+		"attributes:\n  a: &a\n    type: int\n    <<: *a\n",
+		"attributes: {x: {type: decimal, scale: 3, validate: {range: {min: 1e3, max: \"2e3\"}, one_of: [1500]}}}\n",
+		"attributes: {x: {type: string, normalize: [{e164: US}], validate: {one_of: [\"+14155552671\"]}}}\n",
+		"sources: [{name: a, topic_pattern: \"a.*\", format: segment, profile_id: {field: u, fallback: {field: v}}}]\n",
+		"attributes: !!map {x: !!map {type: !!str string}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse(data, "fuzz.yaml")
+		if err != nil {
+			if file != nil {
+				t.Fatal("File returned with an error")
+			}
+			for _, line := range errorLines(err) {
+				if !errLineRE.MatchString(line) {
+					t.Fatalf("error without file:line prefix: %q", line)
+				}
+			}
+			return
+		}
+		if !slices.IsSorted(file.Names) || len(file.Names) != len(file.Attributes) {
+			t.Fatalf("Names %v do not match Attributes", file.Names)
+		}
+		for name, a := range file.Attributes {
+			if a.Name != name || a.Type == schemas.KindNull || a.Line < 1 {
+				t.Fatalf("attribute %q = %+v", name, a)
+			}
+			// Coerce must not panic on the values the pipeline feeds it.
+			for _, v := range []schemas.Value{schemas.Null, schemas.String("x"), schemas.Int(1), schemas.Float(0.5),
+				schemas.Bool(true), dec("1.5"), schemas.Timestamp(0), schemas.Date(0)} {
+				_, _ = a.Coerce(v)
+			}
+		}
+		for _, c := range file.Collections {
+			if !slices.IsSorted(c.Names) || len(c.Names) != len(c.Fields) {
+				t.Fatalf("collection %s Names %v", c.Name, c.Names)
+			}
+		}
+		for i, s := range file.Sources {
+			if s.Index != i || s.Name == "" || (s.Topic == "") == (s.Pattern == nil) || s.Format == "" {
+				t.Fatalf("source %d = %+v", i, s)
+			}
+			for _, m := range s.Attributes {
+				if m.Target == nil || m.Target.Derive != nil || m.Target.Counter || (len(m.From) == 0) != m.EventTime {
+					t.Fatalf("source %s mapping %+v", s.Name, m)
+				}
+			}
+			if s.Entity != nil && (s.Entity.Collection == nil || s.Entity.Key == "") {
+				t.Fatalf("source %s entity %+v", s.Name, s.Entity)
+			}
+			for _, c := range s.Counters {
+				if c.Target == nil || c.Target.Type != schemas.KindInt || !c.Target.Counter {
+					t.Fatalf("source %s counter %+v", s.Name, c)
+				}
+			}
+		}
+	})
+}
