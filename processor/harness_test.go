@@ -137,6 +137,11 @@ func (in *instance) stop() error {
 // its facts were acknowledged, stage 2 only after its profiles were.
 func (k *cluster) waitIdle(timeout time.Duration) {
 	k.t.Helper()
+	k.waitIdleEvery(timeout, 100*time.Millisecond)
+}
+
+func (k *cluster) waitIdleEvery(timeout, every time.Duration) {
+	k.t.Helper()
 	deadline := time.Now().Add(timeout)
 	topics := processor.TopicsOf(k.dict)
 	want := append([]string{topics.Repartition}, topics.Inputs...)
@@ -153,7 +158,7 @@ func (k *cluster) waitIdle(timeout time.Duration) {
 			quiet = 0
 			last = fmt.Sprintf("lag %d, err %v", lag, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(every)
 	}
 	k.t.Fatalf("pipeline not idle after %v (%s)", timeout, last)
 }

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/dgraph-io/badger/v4"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func TestCommitIsAtomicWithOffsetAndSurvivesReopen(t *testing.T) {

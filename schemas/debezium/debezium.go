@@ -51,7 +51,7 @@ type Change struct {
 // Source is the source block (Postgres and MySQL fields; absent ones are zero).
 type Source struct {
 	Version, Connector, Name, DB, Schema, Table string
-	TsMs, TsUs, TsNs                           int64
+	TsMs, TsUs, TsNs                            int64
 	// Snapshot is normalised to the string enum: "true", "false", "last", ...
 	// (a JSON boolean becomes "true"/"false"; absent is "").
 	Snapshot string
@@ -84,7 +84,8 @@ type Field struct {
 	// Semantic is the Connect schema name ("io.debezium.time.Date",
 	// "org.apache.kafka.connect.data.Decimal", ...), empty without a schema.
 	Semantic string
-	// Params are the schema parameters (e.g. "scale").
+	// Params are the schema parameters (e.g. "scale"). The map is shared by
+	// all records decoded with the same schema: treat it as read-only.
 	Params map[string]string
 }
 
