@@ -94,7 +94,13 @@ type instance struct {
 	done   chan error
 }
 
-func (k *cluster) start(dir string, extra ...kgo.Opt) *instance {
+func (k *cluster) start(dir string) *instance {
+	k.t.Helper()
+	return k.startOpts(dir, nil)
+}
+
+// startOpts starts an instance; mod may adjust its options.
+func (k *cluster) startOpts(dir string, mod func(*processor.Options)) *instance {
 	k.t.Helper()
 	db, err := store.Open(store.Options{Dir: dir, MemoryBudget: 64 << 20, GCInterval: -1})
 	if err != nil {
@@ -104,13 +110,17 @@ func (k *cluster) start(dir string, extra ...kgo.Opt) *instance {
 	if os.Getenv("PROFILED_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	p, err := processor.New(processor.Options{
+	opts := processor.Options{
 		Brokers:    k.brokers,
 		Dictionary: k.dict,
 		Store:      db,
 		Logger:     log,
-		ClientOpts: append(testClientOpts(), extra...),
-	})
+		ClientOpts: testClientOpts(),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	p, err := processor.New(opts)
 	if err != nil {
 		k.t.Fatal(err)
 	}

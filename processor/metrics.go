@@ -17,6 +17,7 @@ type metrics struct {
 	profileUpdates prometheus.Counter
 	noopFacts      prometheus.Counter
 	paused         prometheus.Gauge
+	pauses         prometheus.Counter
 	assigned       prometheus.Gauge
 }
 
@@ -54,13 +55,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		paused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "profiled_partitions_paused", Help: "Partitions whose fetching is paused by backpressure.",
 		}),
+		pauses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "profiled_fetch_pauses_total", Help: "Times a partition's fetching was paused because its queue was full.",
+		}),
 		assigned: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "profiled_partitions_assigned", Help: "Partitions assigned to this instance.",
 		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.skipped, m.replaySkipped,
-			m.batchDuration, m.batchRecords, m.profileUpdates, m.noopFacts, m.paused, m.assigned)
+			m.batchDuration, m.batchRecords, m.profileUpdates, m.noopFacts, m.paused, m.pauses, m.assigned)
 	}
 	return m
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/fact"
 	"github.com/profiled/profiled/processor/scenario"
-	"github.com/profiled/profiled/store"
 )
 
 // TestReferenceScenario runs the reference scenario (CRM and shop CDC plus
@@ -29,7 +28,7 @@ func TestReferenceScenario(t *testing.T) {
 	k.produce(sc.Records)
 
 	reg := prometheus.NewRegistry()
-	in := k.startWith(t.TempDir(), reg)
+	in := k.startOpts(t.TempDir(), func(o *processor.Options) { o.Registerer = reg })
 	k.waitIdle(90 * time.Second)
 
 	compareProfiles(t, k.finalProfiles(), sc.Expected)
@@ -241,25 +240,6 @@ func TestDeadLetters(t *testing.T) {
 	}
 }
 
-func (k *cluster) startWith(dir string, reg prometheus.Registerer) *instance {
-	k.t.Helper()
-	db, err := store.Open(store.Options{Dir: dir, MemoryBudget: 64 << 20, GCInterval: -1})
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	p, err := processor.New(processor.Options{
-		Brokers: k.brokers, Dictionary: k.dict, Store: db, Registerer: reg, ClientOpts: testClientOpts(),
-	})
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{p: p, db: db, cancel: cancel, done: make(chan error, 1)}
-	go func() { in.done <- p.Run(ctx) }()
-	k.t.Cleanup(func() { _ = in.stop() })
-	return in
-}
-
 func counterWith(t testing.TB, reg *prometheus.Registry, name, label, value string) prometheus.Collector {
 	t.Helper()
 	mfs, err := reg.Gather()
@@ -282,4 +262,45 @@ func counterWith(t testing.TB, reg *prometheus.Registry, name, label, value stri
 	}
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x", Help: "x"})
 	return c
+}
+
+// TestBackpressure gives every partition a queue budget smaller than one
+// fetch, so that fetching pauses and resumes all the time; the result must
+// be just as exact.
+func TestBackpressure(t *testing.T) {
+	d := devConfig(t)
+	cfg := scenario.DefaultConfig()
+	cfg.Customers = 80
+	cfg.Seed = 5
+	sc := scenario.Generate(cfg)
+	k := newCluster(t, d)
+	k.produce(sc.Records)
+	reg := prometheus.NewRegistry()
+	in := k.startOpts(t.TempDir(), func(o *processor.Options) {
+		o.Registerer = reg
+		o.QueueBytes = 2 << 10
+		o.BatchRecords = 16
+		// A resumed partition is fetched with the next fetch request; don't
+		// let an idle long poll hold that up for kgo's default 5 s.
+		o.ClientOpts = append(o.ClientOpts, kgo.FetchMaxWait(200*time.Millisecond))
+	})
+	k.waitIdle(120 * time.Second)
+	compareProfiles(t, k.finalProfiles(), sc.Expected)
+	pauses := 0.0
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "profiled_fetch_pauses_total" {
+			pauses = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if pauses == 0 {
+		t.Fatalf("fetching never paused with a %d-byte queue budget", 2<<10)
+	}
+	t.Logf("fetch paused %v times", pauses)
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -86,6 +86,7 @@ func (w *worker) push(recs []*kgo.Record) {
 		w.paused = true
 		w.p.cl.PauseFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
 		w.p.m.paused.Inc()
+		w.p.m.pauses.Inc()
 	}
 	w.mu.Unlock()
 	select {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+)
+
+var brokerReady = regexp.MustCompile(`broker ready on (127\.0\.0\.1:\d+)`)
+
+// startCmd runs a profiled command in-process until the returned stop func
+// is called, and waits for its stdout to match ready.
+func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (match []string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, &stdout, &stderr) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("profiled %s exited with %d:\n%s", args[0], code, stderr.String())
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("profiled %s did not stop within 60s", args[0])
+		}
+	}
+	t.Cleanup(stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := ready.FindStringSubmatch(stdout.String() + stderr.String()); m != nil {
+			return m, stop
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("profiled %s exited early with %d:\n%s", args[0], code, stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("profiled %s not ready:\n%s\n%s", args[0], stdout.String(), stderr.String())
+	return nil, nil
+}
+
+// TestRunAgainstStandaloneBroker starts "profiled broker", then "profiled
+// run" against it; stops the processor, feeds more changes while it is
+// down, and starts it again on the same data directory: it resumes where it
+// stopped, and every version of the profile appears exactly once.
+func TestRunAgainstStandaloneBroker(t *testing.T) {
+	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0")
+	broker := m[1]
+	dataDir := t.TempDir()
+	pipelineUp := regexp.MustCompile(`msg="pipeline starting"`)
+	runArgs := []string{"run", "--config", "../../deploy/config/dev.yaml", "--brokers", broker,
+		"--data-dir", dataDir, "--http-listen", "127.0.0.1:0"}
+
+	produce := func(email string, tsUs int64) {
+		kcat(t, customerChange(email, "DE", tsUs), "-b", broker, "-P", "-t", "crm.public.customers", "-K|", "-X", "partitioner=murmur2_random")
+	}
+	const t0 = int64(1_764_000_000_000_000)
+	produce("first@example.com", t0) // auto-creates the input topic on the dev broker
+
+	_, stopRun := startCmd(t, pipelineUp, runArgs...)
+	waitVersions(t, broker, "7001", 1)
+	stopRun()
+
+	for i := 1; i <= 3; i++ {
+		produce(fmt.Sprintf("change%d@example.com", i), t0+int64(i)*1_000_000)
+	}
+	startCmd(t, pipelineUp, runArgs...)
+	// The three changes made while it was down may be merged in one batch,
+	// and so emitted as one version: wait for the last one's value.
+	deadline := time.Now().Add(30 * time.Second)
+	var vs []profileMsg
+	for {
+		vs = profileVersions(t, broker, "7001")
+		if n := len(vs); n > 0 && vs[n-1].Attributes["email"] == "change3@example.com" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("profile 7001 never reached the last change: %+v", vs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // give a wrongly repeated version time to show up
+	vs = profileVersions(t, broker, "7001")
+	for i, v := range vs {
+		if v.Version != i+1 {
+			t.Fatalf("versions on the profiles topic are not 1, 2, ... without repeats: %+v", vs)
+		}
+	}
+	if len(vs) < 2 {
+		t.Fatalf("no version after the restart: %+v", vs)
+	}
+}
