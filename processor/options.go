@@ -31,7 +31,8 @@ type Options struct {
 	// partition pauses. Zero means 4 MiB.
 	QueueBytes int
 	// DrainTimeout bounds how long a stopping worker may take to finish its
-	// in-flight batch. Zero means 30 s.
+	// in-flight batch before abandoning it (unstored and unmarked, so it is
+	// re-read). Zero means 30 s.
 	DrainTimeout time.Duration
 	// ClientOpts are appended to the Kafka client's options (TLS, SASL, test
 	// tuning such as faster heartbeats).

@@ -29,6 +29,7 @@ type Pipeline struct {
 	repart  string
 	cl      *kgo.Client
 	errc    chan error // first fatal worker error
+	cancel  context.CancelFunc
 	ready   atomic.Bool
 	running atomic.Bool
 
@@ -118,6 +119,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	p.mu.Lock()
+	p.cancel = cancel
+	p.mu.Unlock()
 	var runErr error
 	for {
 		fetches := p.cl.PollRecords(runCtx, p.opts.BatchRecords*4)
@@ -126,6 +130,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		if err := runCtx.Err(); err != nil {
 			p.cl.AllowRebalance()
+			select {
+			case runErr = <-p.errc:
+			default:
+			}
 			break
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
@@ -183,10 +191,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return runErr
 }
 
+// fatal records the first fatal error and stops the poll loop, which may be
+// blocked waiting for records that will never come.
 func (p *Pipeline) fatal(err error) {
 	select {
 	case p.errc <- err:
 	default:
+	}
+	p.mu.Lock()
+	cancel := p.cancel
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
 	}
 }
 

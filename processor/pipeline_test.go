@@ -304,3 +304,37 @@ func TestBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreFailureStopsRun: when the state store fails under a worker, Run
+// returns the error promptly instead of hanging in the poll loop or
+// committing past the failed batch.
+func TestStoreFailureStopsRun(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	in := k.start(t.TempDir())
+	deadline := time.Now().Add(30 * time.Second)
+	for !in.p.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("pipeline never became ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := in.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	k.produce([]scenario.Record{{Topic: "clickstream", Key: []byte("u1"),
+		Value: []byte(`{"type":"page","messageId":"m1","userId":"u1","timestamp":"2025-06-15T10:00:00Z"}`)}})
+	select {
+	case err := <-in.done:
+		if err == nil || !strings.Contains(err.Error(), "store") {
+			t.Fatalf("Run returned %v, want a store error", err)
+		}
+		in.cancel = nil // already stopped
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its store failed")
+	}
+	lag, err := k.lag([]string{"clickstream"})
+	if err != nil || lag == 0 {
+		t.Fatalf("the failed batch was committed: lag %d, err %v", lag, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/profiled/profiled/processor/fact"
 	"github.com/profiled/profiled/processor/ingest"
 	"github.com/profiled/profiled/processor/merge"
+	"github.com/profiled/profiled/schemas"
 	"github.com/profiled/profiled/store"
 )
 
@@ -245,11 +246,11 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 // topic: {"profile_id", "version", "updated_at", "attributes", "changed"}.
 func AppendProfileJSON(b []byte, id string, version uint64, updatedAt int64, v merge.View, changed []string) []byte {
 	b = append(b, `{"profile_id":`...)
-	b = strconv.AppendQuote(b, id)
+	b = schemas.AppendJSONString(b, id)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendUint(b, version, 10)
 	b = append(b, `,"updated_at":`...)
-	b = strconv.AppendQuote(b, time.UnixMicro(updatedAt).UTC().Format(time.RFC3339Nano))
+	b = schemas.AppendJSONString(b, time.UnixMicro(updatedAt).UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"attributes":{`...)
 	names := make([]string, 0, len(v))
 	for k := range v {
@@ -260,7 +261,7 @@ func AppendProfileJSON(b []byte, id string, version uint64, updatedAt int64, v m
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, k)
+		b = schemas.AppendJSONString(b, k)
 		b = append(b, ':')
 		b = v[k].AppendJSON(b)
 	}
@@ -269,7 +270,7 @@ func AppendProfileJSON(b []byte, id string, version uint64, updatedAt int64, v m
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, k)
+		b = schemas.AppendJSONString(b, k)
 	}
 	return append(b, "]}"...)
 }

@@ -46,6 +46,13 @@ type worker struct {
 	quit  chan struct{}
 	done  chan struct{}
 	drain bool // set before quit is closed
+
+	// ctx aborts an in-flight batch: at once when the partition is lost, or
+	// when draining takes longer than Options.DrainTimeout. Otherwise a
+	// batch waits as long as Kafka needs: kgo retries what is retryable, and
+	// a broker that is down for a minute must not crash the pipeline.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 func (p *Pipeline) newWorker(k tp) (*worker, error) {
@@ -56,6 +63,7 @@ func (p *Pipeline) newWorker(k tp) (*worker, error) {
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if k.topic == p.repart {
 		w.part = p.opts.Store.Partition("merge", k.partition)
 		w.stage = newMergeStage(p, w.part)
@@ -132,7 +140,22 @@ func (w *worker) stop(drain bool) {
 	}
 	w.mu.Unlock()
 	close(w.quit)
-	<-w.done
+	defer w.cancel()
+	if !drain {
+		w.cancel()
+		<-w.done
+		return
+	}
+	t := time.NewTimer(w.p.opts.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+		w.p.log.Warn("abandoning the in-flight batch: draining took too long",
+			"topic", w.tp.topic, "partition", w.tp.partition, "timeout", w.p.opts.DrainTimeout)
+		w.cancel()
+		<-w.done
+	}
 }
 
 func (w *worker) run() {
@@ -154,6 +177,9 @@ func (w *worker) run() {
 				break
 			}
 			if err := w.batch(recs); err != nil {
+				if w.ctx.Err() != nil {
+					return // aborted on purpose: nothing was stored or marked
+				}
 				w.p.fatal(fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err))
 				return
 			}
@@ -164,11 +190,9 @@ func (w *worker) run() {
 // batch runs the commit protocol described in the package documentation.
 func (w *worker) batch(recs []*kgo.Record) error {
 	start := time.Now()
-	// The batch runs to completion even when the pipeline is shutting down:
-	// abandoning it half-produced would only cost a re-read, but finishing it
-	// is what "shutdown drains" promises.
-	ctx, cancel := context.WithTimeout(context.Background(), w.p.opts.DrainTimeout)
-	defer cancel()
+	// The batch runs to completion even when the pipeline is shutting down
+	// (that is what "shutdown drains" promises); only w.ctx aborts it.
+	ctx := w.ctx
 
 	fresh := recs[:0:0]
 	for _, r := range recs {

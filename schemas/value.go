@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is the type of a profile value. The set is small on purpose: every
@@ -158,7 +159,61 @@ func (v Value) AppendJSON(b []byte) []byte {
 	case KindBool:
 		return strconv.AppendBool(b, v.AsBool())
 	}
-	return strconv.AppendQuote(b, v.Text())
+	return AppendJSONString(b, v.Text())
+}
+
+// AppendJSONString appends s as a JSON string. Unlike strconv.Quote, whose
+// Go escapes (\a, \x00) are not JSON, it escapes control characters as
+// \u00XX, and it replaces invalid UTF-8 with U+FFFD so that consumers of the
+// profiles topic always receive valid JSON. U+2028 and U+2029 are escaped so
+// the text can also be embedded in JavaScript.
+func AppendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\\ufffd"...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Compare orders two values. Values of the same kind compare naturally

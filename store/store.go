@@ -347,8 +347,8 @@ func mapErr(err error) error {
 	switch {
 	case errors.Is(err, badger.ErrKeyNotFound):
 		return ErrNotFound
-	case errors.Is(err, badger.ErrDBClosed):
-		return ErrClosed
+	case errors.Is(err, badger.ErrDBClosed), errors.Is(err, badger.ErrBlockedWrites):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.Is(err, badger.ErrTxnTooBig):
 		return fmt.Errorf("%w: %w", ErrTooBig, err)
 	}
