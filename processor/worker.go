@@ -290,7 +290,9 @@ func (w *worker) produce(ctx context.Context, recs []*kgo.Record) error {
 // the original headers, and the reason and origin.
 func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo.Record {
 	p.m.deadLetters.WithLabelValues(stage, reason).Inc()
-	p.log.Warn("dead-lettering record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "reason", reason, "err", err)
+	// The error text quotes the offending value (an email, a name), so it
+	// goes into the dead letter, which is data, and not into the log.
+	p.log.Warn("dead-lettering record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "stage", stage, "reason", reason)
 	h := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
 	h = append(h, r.Headers...)
 	h = append(h,

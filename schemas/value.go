@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -221,7 +222,7 @@ func AppendJSONString(b []byte, s string) []byte {
 // by kind. The order is total, which lets merge policies break every tie.
 func Compare(a, b Value) int {
 	if a.Kind != b.Kind {
-		return cmpInt(int64(a.Kind), int64(b.Kind))
+		return cmp.Compare(int64(a.Kind), int64(b.Kind))
 	}
 	switch a.Kind {
 	case KindNull:
@@ -229,7 +230,7 @@ func Compare(a, b Value) int {
 	case KindString:
 		return strings.Compare(a.Str, b.Str)
 	case KindInt, KindBool, KindTimestamp, KindDate:
-		return cmpInt(a.Int, b.Int)
+		return cmp.Compare(a.Int, b.Int)
 	case KindFloat:
 		switch {
 		case a.Float < b.Float:
@@ -238,7 +239,7 @@ func Compare(a, b Value) int {
 			return 1
 		}
 		// NaN and equal values: fall back to the bit pattern so the order stays total.
-		return cmpInt(int64(math.Float64bits(a.Float)), int64(math.Float64bits(b.Float)))
+		return cmp.Compare(int64(math.Float64bits(a.Float)), int64(math.Float64bits(b.Float)))
 	case KindDecimal:
 		da, ea := ParseDecimal(a.Str)
 		db, eb := ParseDecimal(b.Str)
@@ -255,16 +256,6 @@ func Compare(a, b Value) int {
 
 // Equal reports whether a and b are the same value.
 func Equal(a, b Value) bool { return a == b }
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // Decimal is an exact decimal number: Unscaled × 10^-Scale.
 type Decimal struct {

@@ -438,33 +438,11 @@ func buildOps(src *dictionary.Source, lookup func(string) (schemas.Value, bool, 
 		}
 		return schemas.Null, false, nil
 	}
-	coerce := func(mp *dictionary.Mapping, v schemas.Value) (schemas.Value, error) {
-		out, err := mp.Target.Coerce(v)
-		if err != nil {
-			return schemas.Null, &Error{Reason: ReasonValidate, Err: err}
-		}
-		if mp.Required && out.IsNull() {
-			return schemas.Null, fail(ReasonValidate, "%s: required value is null", mp.Target.Name)
-		}
-		return out, nil
-	}
-	for _, mp := range src.Attributes {
-		v, ok, err := value(mp)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			continue
-		}
-		out, err := coerce(mp, v)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, fact.Op{Kind: fact.OpSet, Name: mp.Target.Name, Value: out})
-	}
-	if src.Entity != nil {
-		var fields []fact.Field
-		for _, mp := range src.Entity.Fields {
+	// mapAll maps a list of mappings to (name, value) pairs; an absent or
+	// non-matching input is left out.
+	mapAll := func(mps []*dictionary.Mapping) ([]fact.Field, error) {
+		var out []fact.Field
+		for _, mp := range mps {
 			v, ok, err := value(mp)
 			if err != nil {
 				return nil, err
@@ -472,11 +450,28 @@ func buildOps(src *dictionary.Source, lookup func(string) (schemas.Value, bool, 
 			if !ok {
 				continue
 			}
-			out, err := coerce(mp, v)
+			cv, err := mp.Target.Coerce(v)
 			if err != nil {
-				return nil, err
+				return nil, &Error{Reason: ReasonValidate, Err: err}
 			}
-			fields = append(fields, fact.Field{Name: mp.Target.Name, Value: out})
+			if mp.Required && cv.IsNull() {
+				return nil, fail(ReasonValidate, "%s: required value is null", mp.Target.Name)
+			}
+			out = append(out, fact.Field{Name: mp.Target.Name, Value: cv})
+		}
+		return out, nil
+	}
+	attrs, err := mapAll(src.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range attrs {
+		ops = append(ops, fact.Op{Kind: fact.OpSet, Name: a.Name, Value: a.Value})
+	}
+	if src.Entity != nil {
+		fields, err := mapAll(src.Entity.Fields)
+		if err != nil {
+			return nil, err
 		}
 		slices.SortFunc(fields, func(a, b fact.Field) int { return strings.Compare(a.Name, b.Name) })
 		ops = append(ops, fact.Op{Kind: fact.OpUpsert, Name: src.Entity.Collection.Name, EntityID: entityID, Fields: fields})

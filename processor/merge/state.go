@@ -2,6 +2,7 @@ package merge
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -130,7 +131,7 @@ func wins(p dictionary.Policy, v schemas.Value, s fact.Stamp, cv schemas.Value, 
 	case dictionary.PolicyMin:
 		c = -schemas.Compare(v, cv)
 	case dictionary.PolicyPriority:
-		c = compareInt(int64(s.Priority), int64(cs.Priority))
+		c = cmp.Compare(s.Priority, cs.Priority)
 	}
 	if c == 0 {
 		c = s.Compare(cs)
@@ -139,16 +140,6 @@ func wins(p dictionary.Policy, v schemas.Value, s fact.Stamp, cv schemas.Value, 
 		c = schemas.Compare(v, cv)
 	}
 	return c > 0
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (m *Merger) entity(st *State, f *fact.Fact, op *fact.Op) (bool, error) {
