@@ -148,9 +148,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var missing []string
-	for name, v := range map[string]string{"--config": *config, "--brokers": *brokers, "--data-dir": *dataDir} {
-		if v == "" {
-			missing = append(missing, name)
+	for _, f := range []struct{ name, v string }{{"--config", *config}, {"--brokers", *brokers}, {"--data-dir", *dataDir}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {

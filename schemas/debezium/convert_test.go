@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/profiled/profiled/schemas"
+	"github.com/profiled/profiled/schemas/internal/jsonscan"
 )
 
 func dec(s string) schemas.Value { return schemas.Value{Kind: schemas.KindDecimal, Str: s} }
@@ -23,7 +24,7 @@ func micros(s string) int64 {
 // rowOf builds a one-column row "c" from JSON text and schema information.
 func rowOf(t *testing.T, raw, typ, semantic string, params map[string]string) Row {
 	t.Helper()
-	v, err := parseJSON([]byte(raw))
+	v, err := jsonscan.Parse([]byte(raw))
 	if err != nil {
 		t.Fatalf("bad test JSON %s: %v", raw, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/profiled/profiled/schemas/internal/jsonscan"
 )
 
 // member is one object member as byte spans of the input: the key's bytes
-// between the quotes (slow: they need decodeString) and the value.
+// between the quotes (slow: they need jsonscan.DecodeString) and the value.
 type member struct {
 	k0, k1 int
 	slow   bool
@@ -29,7 +31,7 @@ type member struct {
 // which is an error in any shape). The second phase interprets the members
 // as an envelope or a flat row.
 type decoder struct {
-	s scanner
+	s jsonscan.Scanner
 	// schemaHit is the cached schema found in the first phase, if any.
 	schemaHit *schemaInfo
 }
@@ -48,13 +50,13 @@ const (
 	collectKey         // validate only
 )
 
-func (d *decoder) key(m member) string { return decodeString(d.s.data[m.k0:m.k1], m.slow) }
+func (d *decoder) key(m member) string { return jsonscan.DecodeString(d.s.Data[m.k0:m.k1], m.slow) }
 
 // keyBytes returns the decoded key bytes, without allocating for the
 // common unescaped key.
 func (d *decoder) keyBytes(m member) []byte {
 	if !m.slow {
-		return d.s.data[m.k0:m.k1]
+		return d.s.Data[m.k0:m.k1]
 	}
 	return []byte(d.key(m))
 }
@@ -62,7 +64,7 @@ func (d *decoder) keyBytes(m member) []byte {
 func (d *decoder) keyIs(m member, name string) bool { return string(d.keyBytes(m)) == name }
 
 // first returns the byte a value span starts with.
-func (d *decoder) first(m member) byte { return d.s.data[m.v0] }
+func (d *decoder) first(m member) byte { return d.s.Data[m.v0] }
 
 // collect reads the members of the object at the scanner position into
 // buf. At the top level it also collects the members of an object under
@@ -74,12 +76,12 @@ func (d *decoder) first(m member) byte { return d.s.data[m.v0] }
 // equal to bytes validated before.
 func (d *decoder) collect(buf, bodyBuf []member, mode int) (ms, body []member, bodyOK bool, err error) {
 	ms = buf[:0]
-	err = d.s.members(func(ks, ke int, slow bool) error {
+	err = d.s.Members(func(ks, ke int, slow bool) error {
 		m := member{k0: ks, k1: ke, slow: slow}
-		d.s.ws()
-		m.v0 = d.s.pos
-		key := d.s.data[ks:ke] // escaped keys take the generic path
-		object := m.v0 < len(d.s.data) && d.s.data[m.v0] == '{'
+		d.s.WS()
+		m.v0 = d.s.Pos
+		key := d.s.Data[ks:ke] // escaped keys take the generic path
+		object := m.v0 < len(d.s.Data) && d.s.Data[m.v0] == '{'
 		var err error
 		switch {
 		case mode != collectKey && !slow && object && (string(key) == "before" || string(key) == "after"):
@@ -93,20 +95,20 @@ func (d *decoder) collect(buf, bodyBuf []member, mode int) (ms, body []member, b
 			body, _, _, err = d.collect(bodyBuf, nil, collectBody)
 			bodyOK = true
 		case mode == collectTop && !slow && string(key) == "schema":
-			d.s.skipTrusted()
-			if info := cache.get(d.s.data[m.v0:d.s.pos]); info != nil {
+			d.s.SkipTrusted()
+			if info := cache.get(d.s.Data[m.v0:d.s.Pos]); info != nil {
 				d.schemaHit = info
 				break
 			}
-			d.s.pos = m.v0
-			err = d.s.skip()
+			d.s.Pos = m.v0
+			err = d.s.Skip()
 		default:
-			err = d.s.skip()
+			err = d.s.Skip()
 		}
 		if err != nil {
 			return err
 		}
-		m.v1 = d.s.pos
+		m.v1 = d.s.Pos
 		ms = append(ms, m)
 		return nil
 	})
@@ -114,17 +116,17 @@ func (d *decoder) collect(buf, bodyBuf []member, mode int) (ms, body []member, b
 }
 
 func decode(value []byte) (*Change, error) {
-	d := decoder{s: scanner{data: value}}
-	switch d.s.peek() {
+	d := decoder{s: jsonscan.Scanner{Data: value}}
+	switch d.s.Peek() {
 	case 0:
-		if d.s.pos == len(value) { // nil, empty or only whitespace
+		if d.s.Pos == len(value) { // nil, empty or only whitespace
 			return &Change{Tombstone: true}, nil
 		}
 	case 'n':
-		if err := d.s.literal("null"); err != nil {
+		if err := d.s.Literal("null"); err != nil {
 			return nil, err
 		}
-		if err := d.s.end(); err != nil {
+		if err := d.s.End(); err != nil {
 			return nil, err
 		}
 		return &Change{Tombstone: true}, nil
@@ -132,10 +134,10 @@ func decode(value []byte) (*Change, error) {
 		return d.document()
 	}
 	// Not an object: report a syntax error if there is one, else the shape.
-	if err := d.s.skip(); err != nil {
+	if err := d.s.Skip(); err != nil {
 		return nil, err
 	}
-	if err := d.s.end(); err != nil {
+	if err := d.s.End(); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("top-level JSON value is not an object: %w", ErrNotEnvelope)
@@ -148,7 +150,7 @@ func (d *decoder) document() (*Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.s.end(); err != nil {
+	if err := d.s.End(); err != nil {
 		return nil, err
 	}
 	body := top
@@ -170,7 +172,7 @@ func (d *decoder) document() (*Change, error) {
 		}
 		body = payload
 		if !payloadOK { // the key "payload" was written with escapes
-			d.s.pos = pay.v0
+			d.s.Pos = pay.v0
 			if body, _, _, err = d.collect(bodyBuf[:], nil, collectBody); err != nil {
 				return nil, err
 			}
@@ -212,7 +214,7 @@ func (d *decoder) schema(m member) (*schemaInfo, error) {
 	if d.schemaHit != nil {
 		return d.schemaHit, nil
 	}
-	b := d.s.data[m.v0:m.v1]
+	b := d.s.Data[m.v0:m.v1]
 	info, err := parseSchema(b)
 	if err != nil {
 		return nil, err
@@ -246,7 +248,7 @@ func (d *decoder) envelope(ms []member, info *schemaInfo) (*Change, error) {
 	}
 	var err error
 	for _, m := range ms {
-		d.s.pos = m.v0
+		d.s.Pos = m.v0
 		switch string(d.keyBytes(m)) {
 		case "op":
 			if c.Op, err = d.op(); err != nil {
@@ -276,10 +278,10 @@ func (d *decoder) envelope(ms []member, info *schemaInfo) (*Change, error) {
 // op reads an operation code. Like Debezium's Operation.forCode it accepts
 // either case.
 func (d *decoder) op() (Op, error) {
-	if d.s.peek() != '"' {
+	if d.s.Peek() != '"' {
 		return 0, fmt.Errorf("op is not a string: %w", ErrNotEnvelope)
 	}
-	s, err := d.s.str()
+	s, err := d.s.Str()
 	if err != nil {
 		return 0, err
 	}
@@ -300,7 +302,7 @@ func parseOp(s string) (Op, error) {
 // collecting or now.
 func (d *decoder) rowMember(m member, cols map[string]colSchema, withSchema bool) (Row, error) {
 	if !m.parsed {
-		d.s.pos = m.v0
+		d.s.Pos = m.v0
 		return d.row(cols)
 	}
 	if withSchema && !m.withCols && len(cols) > 0 {
@@ -315,9 +317,9 @@ func (d *decoder) rowMember(m member, cols map[string]colSchema, withSchema bool
 
 // row parses a before/after value: an object, or null for no row.
 func (d *decoder) row(cols map[string]colSchema) (Row, error) {
-	switch d.s.peek() {
+	switch d.s.Peek() {
 	case 'n':
-		return Row{}, d.s.literal("null")
+		return Row{}, d.s.Literal("null")
 	case '{':
 	default:
 		return Row{}, fmt.Errorf("row is not an object: %w", ErrNotEnvelope)
@@ -328,8 +330,8 @@ func (d *decoder) row(cols map[string]colSchema) (Row, error) {
 		n = d.countMembers()
 	}
 	fields := make(map[string]Field, n)
-	err := d.s.members(func(ks, ke int, slow bool) error {
-		v, err := d.s.value()
+	err := d.s.Members(func(ks, ke int, slow bool) error {
+		v, err := d.s.Value()
 		if err != nil {
 			return err
 		}
@@ -345,9 +347,9 @@ func (d *decoder) row(cols map[string]colSchema) (Row, error) {
 
 // name returns a column name, interned.
 func (d *decoder) name(ks, ke int, slow bool) string {
-	b := d.s.data[ks:ke]
+	b := d.s.Data[ks:ke]
 	if slow {
-		b = []byte(decodeString(b, slow))
+		b = []byte(jsonscan.DecodeString(b, slow))
 	}
 	return names.get(b)
 }
@@ -355,23 +357,23 @@ func (d *decoder) name(ks, ke int, slow bool) string {
 // countMembers counts the members of the validated object at the scanner
 // position without moving it.
 func (d *decoder) countMembers() int {
-	s := scanner{data: d.s.data, pos: d.s.pos}
-	s.ws()
-	s.pos++ // '{'
-	if s.peek() == '}' {
+	s := jsonscan.Scanner{Data: d.s.Data, Pos: d.s.Pos}
+	s.WS()
+	s.Pos++ // '{'
+	if s.Peek() == '}' {
 		return 0
 	}
 	n := 0
 	for {
 		n++
-		s.skipTrusted() // key
-		s.ws()
-		s.pos++ // ':'
-		s.skipTrusted()
-		if s.peek() != ',' {
+		s.SkipTrusted() // key
+		s.WS()
+		s.Pos++ // ':'
+		s.SkipTrusted()
+		if s.Peek() != ',' {
 			return n
 		}
-		s.pos++
+		s.Pos++
 	}
 }
 
@@ -402,10 +404,10 @@ func (d *decoder) flat(ms []member, info *schemaInfo) (*Change, error) {
 	)
 	for _, m := range ms {
 		name := d.name(m.k0, m.k1, m.slow)
-		d.s.pos = m.v0
+		d.s.Pos = m.v0
 		meta, isMeta := strings.CutPrefix(name, "__")
 		if !isMeta {
-			v, err := d.s.value()
+			v, err := d.s.Value()
 			if err != nil {
 				return nil, err
 			}
@@ -414,9 +416,9 @@ func (d *decoder) flat(ms []member, info *schemaInfo) (*Change, error) {
 		}
 		var err error
 		switch {
-		case d.s.peek() == 'n':
+		case d.s.Peek() == 'n':
 			// An optional metadata field that is null says nothing.
-			err = d.s.literal("null")
+			err = d.s.Literal("null")
 		case meta == "deleted":
 			hasDeleted = true
 			deleted, err = d.deletedFlag()
@@ -455,13 +457,13 @@ func (d *decoder) flat(ms []member, info *schemaInfo) (*Change, error) {
 // deletedFlag reads __deleted: the SMT writes the string "true"/"false";
 // a boolean is accepted for hand-written or converted records.
 func (d *decoder) deletedFlag() (bool, error) {
-	switch d.s.peek() {
+	switch d.s.Peek() {
 	case 't':
-		return true, d.s.literal("true")
+		return true, d.s.Literal("true")
 	case 'f':
-		return false, d.s.literal("false")
+		return false, d.s.Literal("false")
 	case '"':
-		s, err := d.s.str()
+		s, err := d.s.Str()
 		if err != nil {
 			return false, err
 		}
@@ -479,10 +481,10 @@ func (d *decoder) deletedFlag() (bool, error) {
 // source decodes the source block at the scanner position.
 func (d *decoder) source(src *Source) error {
 	var tsSec int64
-	err := d.s.members(func(ks, ke int, slow bool) error {
-		name := d.s.data[ks:ke]
+	err := d.s.Members(func(ks, ke int, slow bool) error {
+		name := d.s.Data[ks:ke]
 		if slow {
-			name = []byte(decodeString(name, slow))
+			name = []byte(jsonscan.DecodeString(name, slow))
 		}
 		if string(name) == "ts_sec" {
 			// Debezium < 0.5 MySQL wrote seconds (fixtures
@@ -499,7 +501,7 @@ func (d *decoder) source(src *Source) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if !known {
-			return d.s.skip()
+			return d.s.Skip()
 		}
 		return nil
 	})
@@ -566,15 +568,15 @@ func (d *decoder) sourceField(src *Source, name string) (bool, error) {
 // snapshot reads source.snapshot: a string enum in current Debezium, a
 // boolean in older versions and in several documentation examples.
 func (d *decoder) snapshot() (string, error) {
-	switch d.s.peek() {
+	switch d.s.Peek() {
 	case 't':
-		return "true", d.s.literal("true")
+		return "true", d.s.Literal("true")
 	case 'f':
-		return "false", d.s.literal("false")
+		return "false", d.s.Literal("false")
 	case 'n':
-		return "", d.s.literal("null")
+		return "", d.s.Literal("null")
 	case '"':
-		s, err := d.s.str()
+		s, err := d.s.Str()
 		return strings.ToLower(s), err
 	}
 	return "", errors.New("want a string or boolean")
@@ -582,27 +584,27 @@ func (d *decoder) snapshot() (string, error) {
 
 // string reads a string or null ("").
 func (d *decoder) string() (string, error) {
-	switch d.s.peek() {
+	switch d.s.Peek() {
 	case '"':
-		return d.s.str()
+		return d.s.Str()
 	case 'n':
-		return "", d.s.literal("null")
+		return "", d.s.Literal("null")
 	}
 	return "", errors.New("want a string")
 }
 
 // internedString reads a string or null ("") that repeats across records.
 func (d *decoder) internedString() (string, error) {
-	if d.s.peek() != '"' {
+	if d.s.Peek() != '"' {
 		return d.string()
 	}
-	start, end, slow, err := d.s.rawString()
+	start, end, slow, err := d.s.RawString()
 	if err != nil {
 		return "", err
 	}
-	b := d.s.data[start:end]
+	b := d.s.Data[start:end]
 	if slow {
-		return decodeString(b, slow), nil
+		return jsonscan.DecodeString(b, slow), nil
 	}
 	return names.get(b), nil
 }
@@ -611,11 +613,11 @@ func (d *decoder) internedString() (string, error) {
 // the unwrap SMT are numbers too, but a string of digits is accepted for
 // records that passed through a stringifying transform.
 func (d *decoder) int64() (int64, bool, error) {
-	switch c := d.s.peek(); {
+	switch c := d.s.Peek(); {
 	case c == 'n':
-		return 0, false, d.s.literal("null")
+		return 0, false, d.s.Literal("null")
 	case c == '"':
-		s, err := d.s.str()
+		s, err := d.s.Str()
 		if err != nil {
 			return 0, false, err
 		}
@@ -625,13 +627,13 @@ func (d *decoder) int64() (int64, bool, error) {
 		}
 		return v, true, nil
 	case c == '-' || '0' <= c && c <= '9':
-		start, end, err := d.s.number()
+		start, end, err := d.s.Number()
 		if err != nil {
 			return 0, false, err
 		}
-		v, ok := parseInt(d.s.data[start:end])
+		v, ok := parseInt(d.s.Data[start:end])
 		if !ok {
-			return 0, false, fmt.Errorf("want an integer, got %s", d.s.data[start:end])
+			return 0, false, fmt.Errorf("want an integer, got %s", d.s.Data[start:end])
 		}
 		return v, true, nil
 	}
@@ -669,24 +671,24 @@ func parseInt(b []byte) (int64, bool) {
 }
 
 func decodeKey(key []byte) (Row, error) {
-	d := decoder{s: scanner{data: key}}
-	switch d.s.peek() {
+	d := decoder{s: jsonscan.Scanner{Data: key}}
+	switch d.s.Peek() {
 	case 0:
-		if d.s.pos == len(key) {
+		if d.s.Pos == len(key) {
 			return Row{}, nil
 		}
 	case 'n':
-		if err := d.s.literal("null"); err != nil {
+		if err := d.s.Literal("null"); err != nil {
 			return Row{}, err
 		}
-		return Row{}, d.s.end()
+		return Row{}, d.s.End()
 	case '{':
 		return d.keyDocument()
 	}
-	if err := d.s.skip(); err != nil {
+	if err := d.s.Skip(); err != nil {
 		return Row{}, err
 	}
-	if err := d.s.end(); err != nil {
+	if err := d.s.End(); err != nil {
 		return Row{}, err
 	}
 	return Row{}, errors.New("key is not a JSON object")
@@ -700,7 +702,7 @@ func (d *decoder) keyDocument() (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	if err := d.s.end(); err != nil {
+	if err := d.s.End(); err != nil {
 		return Row{}, err
 	}
 	var cols map[string]colSchema
@@ -719,13 +721,13 @@ func (d *decoder) keyDocument() (Row, error) {
 		if info != nil {
 			cols = info.cols
 		}
-		d.s.pos = pay.v0
+		d.s.Pos = pay.v0
 		return d.row(cols)
 	}
 	fields := make(map[string]Field, len(top))
 	for _, m := range top {
-		d.s.pos = m.v0
-		v, err := d.s.value()
+		d.s.Pos = m.v0
+		v, err := d.s.Value()
 		if err != nil {
 			return Row{}, err
 		}

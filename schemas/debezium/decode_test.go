@@ -446,6 +446,23 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeTruncatedSchema is the regression test for input ending in a
+// backslash inside the "schema" value. The schema cache lookup measures the
+// value with the trusted skip before validating it, which used to step past
+// the end and panic slicing the input when its capacity equalled its length.
+func TestDecodeTruncatedSchema(t *testing.T) {
+	for _, in := range []string{`{"schema":"\`, `{"schema":{"\`, `{"schema":["\`, `{"schema":"`, `{"schema":{`} {
+		b := []byte(in)
+		b = b[:len(b):len(b)] // no spare capacity to hide an overrun
+		if c, err := Decode(b); err == nil {
+			t.Errorf("Decode(%q) = %+v, want an error", in, c)
+		}
+		if _, err := DecodeKey(b); err == nil {
+			t.Errorf("DecodeKey(%q) succeeded, want an error", in)
+		}
+	}
+}
+
 // Shapes that look odd but are valid inputs.
 func TestDecodeShapes(t *testing.T) {
 	// A table with plain columns named op and source is a flat row: only a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/profiled/profiled/schemas/internal/jsonscan"
 )
 
 // colSchema is what a Connect schema says about one column.
@@ -36,7 +38,7 @@ func (s *schemaInfo) rowCols(before bool) map[string]colSchema {
 // parseSchema reads a Connect schema (JsonConverter's JSON form) from
 // validated bytes.
 func parseSchema(b []byte) (*schemaInfo, error) {
-	v, err := parseJSON(b)
+	v, err := jsonscan.Parse(b)
 	if err != nil {
 		return nil, err
 	}
