@@ -1,9 +1,15 @@
 package processor_test
 
 import (
+	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/scenario"
 )
 
@@ -37,4 +43,68 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(perSec, "records/s")
 	b.ReportMetric(float64(len(sc.Records)), "records/op")
 	b.ReportMetric(float64(updates), "updates/op")
+}
+
+// BenchmarkPassThrough is the hardware-and-broker limit for the same input:
+// a franz-go client reads the input topics and produces every record
+// unchanged to another topic on the same embedded broker, with the same
+// acknowledgement discipline (flush before done). Compare its records/s with
+// BenchmarkPipeline's from the same run.
+func BenchmarkPassThrough(b *testing.B) {
+	d := devConfig(b)
+	cfg := scenario.DefaultConfig()
+	cfg.Customers = 2000
+	sc := scenario.Generate(cfg)
+	topics := processor.TopicsOf(d)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		k := newCluster(b, d)
+		k.produce(sc.Records)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		if _, err := k.adm.CreateTopic(ctx, int32(d.Pipeline.Partitions), -1, nil, "passthrough"); err != nil {
+			b.Fatal(err)
+		}
+		ends, err := k.adm.ListEndOffsets(ctx, topics.Inputs...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		remaining := map[string]int64{}
+		ends.Each(func(e kadm.ListedOffset) {
+			if e.Offset > 0 {
+				remaining[e.Topic+"/"+strconv.Itoa(int(e.Partition))] = e.Offset
+			}
+		})
+		b.StartTimer()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.ConsumeTopics(topics.Inputs...),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DefaultProduceTopic("passthrough"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for len(remaining) > 0 {
+			fs := cl.PollRecords(ctx, 10000)
+			if err := fs.Err0(); err != nil {
+				b.Fatal(err)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				cl.Produce(ctx, &kgo.Record{Key: r.Key, Value: r.Value, Headers: r.Headers}, func(_ *kgo.Record, err error) {
+					if err != nil {
+						b.Error(err)
+					}
+				})
+				tp := r.Topic + "/" + strconv.Itoa(int(r.Partition))
+				if end, ok := remaining[tp]; ok && r.Offset+1 >= end {
+					delete(remaining, tp)
+				}
+			})
+		}
+		if err := cl.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cl.Close()
+		cancel()
+		k.c.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(len(sc.Records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
