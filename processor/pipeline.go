@@ -30,6 +30,7 @@ type Pipeline struct {
 	cl      *kgo.Client
 	errc    chan error // first fatal worker error
 	cancel  context.CancelFunc
+	dlLog   logLimiter
 	ready   atomic.Bool
 	running atomic.Bool
 
@@ -61,6 +62,7 @@ func New(opts Options) (*Pipeline, error) {
 		repart:  RepartitionTopic(d),
 		errc:    make(chan error, 1),
 		workers: map[tp]*worker{},
+		dlLog:   logLimiter{every: 10 * time.Second},
 	}
 	// Every topic is given as an anchored pattern so that literal topics and
 	// topic_pattern sources can share one subscription.

@@ -292,7 +292,13 @@ func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo
 	p.m.deadLetters.WithLabelValues(stage, reason).Inc()
 	// The error text quotes the offending value (an email, a name), so it
 	// goes into the dead letter, which is data, and not into the log.
-	p.log.Warn("dead-lettering record", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "stage", stage, "reason", reason)
+	if n, ok := p.dlLog.allow(stage+"/"+reason, time.Now()); ok {
+		p.log.Warn("dead-lettering records", "stage", stage, "reason", reason,
+			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "more_since_last_log", n)
+	} else {
+		p.log.Debug("dead-lettering record", "stage", stage, "reason", reason,
+			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
+	}
 	h := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
 	h = append(h, r.Headers...)
 	h = append(h,
@@ -303,4 +309,31 @@ func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo
 		kgo.RecordHeader{Key: "profiled.source.offset", Value: []byte(strconv.FormatInt(r.Offset, 10))},
 	)
 	return &kgo.Record{Topic: p.dict.Pipeline.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+}
+
+// logLimiter lets one log line per key through per interval and counts the
+// rest, so that a burst of bad records (an upstream deploy gone wrong) is
+// visible in the log without flooding it; the metrics count every one.
+type logLimiter struct {
+	every time.Duration
+	mu    sync.Mutex
+	last  map[string]time.Time
+	held  map[string]int
+}
+
+// allow reports whether to log now, and how many were held back since the
+// last line for key.
+func (l *logLimiter) allow(key string, now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.held = map[string]time.Time{}, map[string]int{}
+	}
+	if t, ok := l.last[key]; ok && now.Sub(t) < l.every {
+		l.held[key]++
+		return 0, false
+	}
+	n := l.held[key]
+	l.last[key], l.held[key] = now, 0
+	return n, true
 }

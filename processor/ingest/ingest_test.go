@@ -131,3 +131,49 @@ func BenchmarkMap(b *testing.B) {
 		})
 	}
 }
+
+// TestSkipsAndPlaceholders: tombstones, truncates and logical-decoding
+// messages are skipped (not dead-lettered), and an unchanged TOAST value
+// leaves its attribute alone while the rest of the row is applied.
+func TestSkipsAndPlaceholders(t *testing.T) {
+	m := ingest.NewMapper(devConfig(t))
+	rec := func(v string) *ingest.Record {
+		r := &ingest.Record{Topic: "crm.public.customers", Key: []byte(`{"id":9}`)}
+		if v != "" {
+			r.Value = []byte(v)
+		}
+		return r
+	}
+	for name, c := range map[string]struct {
+		value string
+		skip  ingest.Skip
+	}{
+		"kafka tombstone":    {"", ingest.SkipTombstone},
+		"json null":          {"null", ingest.SkipTombstone},
+		"schema, no payload": {`{"schema":{"type":"struct","fields":[]},"payload":null}`, ingest.SkipTombstone},
+		"truncate":           {`{"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000},"op":"t","ts_ms":1}`, ingest.SkipTruncate},
+		"message":            {`{"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000},"op":"m","message":{"prefix":"p","content":"Y29udGVudA=="}}`, ingest.SkipMessage},
+	} {
+		fs, skip, err := m.Map(rec(c.value), memOwners{})
+		if err != nil || len(fs) != 0 || skip != c.skip {
+			t.Errorf("%s: facts %d, skip %q, err %v; want skip %q", name, len(fs), skip, err, c.skip)
+		}
+	}
+
+	toast := `{"before":null,"after":{"id":9,"email":"__debezium_unavailable_value","first_name":"Ada","last_name":"Byron","phone":null,"country":"gb","birth_date":null,"marketing_opt_in":false},` +
+		`"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000,"lsn":7},"op":"u"}`
+	fs, _, err := m.Map(rec(toast), memOwners{})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("toast row: %v, %d facts", err, len(fs))
+	}
+	set := map[string]string{}
+	for _, op := range fs[0].Ops {
+		set[op.Name] = op.Value.Text()
+	}
+	if _, ok := set["email"]; ok {
+		t.Errorf("the unavailable email was applied: %v", set)
+	}
+	if set["first_name"] != "Ada" || set["country"] != "GB" || set["phone"] != "null" {
+		t.Errorf("the rest of the row: %v", set)
+	}
+}
