@@ -34,6 +34,10 @@ type Options struct {
 	// in-flight batch before abandoning it (unstored and unmarked, so it is
 	// re-read). Zero means 30 s.
 	DrainTimeout time.Duration
+	// LogPersonalData logs every dead letter with its error text, which
+	// quotes the offending value (an email, a name). For local debugging
+	// only: by default logs carry only the reason and the record's origin.
+	LogPersonalData bool
 	// ClientOpts are appended to the Kafka client's options (TLS, SASL, test
 	// tuning such as faster heartbeats).
 	ClientOpts []kgo.Opt

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/processor/ingest"
@@ -140,6 +141,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		fetches.EachError(func(topic string, partition int32, err error) {
 			if errors.Is(err, context.Canceled) {
+				return
+			}
+			if ferr := fatalFetchErr(topic, p.dict.Pipeline.Group, err); ferr != nil {
+				p.fatal(ferr)
 				return
 			}
 			p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
@@ -276,6 +281,26 @@ func stopAll(ws []*worker, drain bool) {
 		}()
 	}
 	wg.Wait()
+}
+
+// fatalFetchErr turns the errors that retrying cannot fix (the principal
+// lacks a permission, its credentials were rejected) into one that says
+// what to grant or fix; nil for errors worth retrying.
+func fatalFetchErr(topic, group string, err error) error {
+	switch {
+	case errors.Is(err, kerr.GroupAuthorizationFailed):
+		return fmt.Errorf("not authorized to use consumer group %q: grant READ on the group to this principal: %w", group, err)
+	case errors.Is(err, kerr.TopicAuthorizationFailed):
+		if topic == "" {
+			return fmt.Errorf("not authorized to read a subscribed topic: grant READ and DESCRIBE on the input and repartition topics: %w", err)
+		}
+		return fmt.Errorf("not authorized to read topic %q: grant READ and DESCRIBE on it: %w", topic, err)
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return fmt.Errorf("the broker rejected the credentials: %w", err)
+	case errors.Is(err, kerr.ClusterAuthorizationFailed):
+		return fmt.Errorf("not authorized for a cluster operation: %w", err)
+	}
+	return nil
 }
 
 // kslog adapts slog to kgo's logger, keeping the client quiet below warnings.

@@ -292,7 +292,10 @@ func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo
 	p.m.deadLetters.WithLabelValues(stage, reason).Inc()
 	// The error text quotes the offending value (an email, a name), so it
 	// goes into the dead letter, which is data, and not into the log.
-	if n, ok := p.dlLog.allow(stage+"/"+reason, time.Now()); ok {
+	if p.opts.LogPersonalData {
+		p.log.Warn("dead-lettering record", "stage", stage, "reason", reason,
+			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+	} else if n, ok := p.dlLog.allow(stage+"/"+reason, time.Now()); ok {
 		p.log.Warn("dead-lettering records", "stage", stage, "reason", reason,
 			"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "more_since_last_log", n)
 	} else {
