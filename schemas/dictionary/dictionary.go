@@ -36,8 +36,8 @@ const (
 type File struct {
 	Path        string
 	Pipeline    Pipeline
-	Kafka       Kafka // section kafka: (connection, TLS, SASL)
-	Store       Store // section store: (encryption at rest)
+	Kafka       Kafka                 // section kafka: (connection, TLS, SASL)
+	Store       Store                 // section store: (encryption at rest)
 	Attributes  map[string]*Attribute // by name
 	Names       []string              // attribute names, sorted
 	Collections map[string]*Collection

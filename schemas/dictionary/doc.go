@@ -1,16 +1,44 @@
 // # File format
 //
-// A data dictionary is one YAML document with four sections, all optional:
-// pipeline, attributes, collections and sources. deploy/config/dev.yaml is a
-// complete, commented example. Every key of every mapping is checked: a key
-// the format does not know is an error, not ignored, because a misspelt
-// "normalise:" would otherwise silently store unclean data.
+// A data dictionary is one YAML document with six sections, all optional:
+// pipeline, kafka, store, attributes, collections and sources. kafka and
+// store say how to connect (see Connection settings and Secrets below); the
+// others are the dictionary proper. deploy/config/dev.yaml is a complete,
+// commented example; deploy/config/examples holds connection examples
+// (Confluent Cloud, Amazon MSK with IAM, SCRAM with a private CA). Every key
+// of every mapping is checked: a key the format does not know is an error,
+// not ignored, because a misspelt "normalise:" would otherwise silently store
+// unclean data.
 //
 //	pipeline:
 //	  group: profiled          # default profiled; consumer group, prefix of internal topics
 //	  profiles_topic: profiles # default profiles
 //	  dlq_topic: profiled.dlq  # default profiled.dlq
 //	  partitions: 6            # default 6; 1..10000
+//
+//	kafka:                     # File.Kafka; leave it out for plaintext without authentication
+//	  brokers: [b1:9092, b2:9092]  # seed brokers, host:port each; the --brokers flag overrides them
+//	  client_id: profiled      # default profiled
+//	  tls:                     # the key's presence enables TLS; tls: true, tls: {} and tls: alone
+//	                           # mean TLS with the system roots; tls: false is the same as no key
+//	    ca_file: /etc/kafka/ca.pem          # PEM roots instead of the system ones
+//	    cert_file: /etc/profiled/client.pem # client certificate for mTLS: cert_file and
+//	    key_file: /etc/profiled/client.key  # key_file both or neither
+//	    server_name: broker.internal        # name to verify in the broker's certificate
+//	    insecure_skip_verify: false         # true disables verification (local testing only)
+//	  sasl:
+//	    mechanism: SCRAM-SHA-512   # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER | AWS_MSK_IAM (any case)
+//	    username: profiled         # PLAIN and SCRAM: required, a plain string (not secret)
+//	    password: {env: KAFKA_PASSWORD}  # PLAIN and SCRAM: required, a secret
+//	    # token: {file: /var/run/secrets/kafka/token}  # OAUTHBEARER: required, a secret
+//	    # aws:                     # AWS_MSK_IAM: optional; without it the standard AWS
+//	    #   access_key_id: {env: AWS_ACCESS_KEY_ID}          # environment variables are used
+//	    #   secret_access_key: {env: AWS_SECRET_ACCESS_KEY}  # (SASL.AWS is nil)
+//	    #   session_token: {env: AWS_SESSION_TOKEN}          # optional
+//
+//	store:                     # File.Store
+//	  encryption_key: {file: /etc/profiled/state.key}  # a secret; enables encryption at rest
+//	  key_rotation: 240h       # Go duration > 0; only with encryption_key; default Badger's (10 days)
 //
 //	attributes:                # profile attributes by name
 //	  email:
@@ -58,6 +86,43 @@
 //	        status: {from: status}
 //	    count:                        # int attribute -> counter
 //	      page_views: {when: {type: page}, distinct: messageId}
+//
+// # Connection settings
+//
+// The mechanism decides the other keys of sasl: PLAIN, SCRAM-SHA-256 and
+// SCRAM-SHA-512 need username and password; OAUTHBEARER needs token;
+// AWS_MSK_IAM takes an optional aws. A key of another mechanism is an error
+// (a token with PLAIN, a username with OAUTHBEARER), since it would be
+// silently ignored otherwise. The mechanism is read in any case and stored as
+// its constant (MechScramSHA512, ...).
+//
+// Brokers are host:port with a port from 1 to 65535, one per list item,
+// without a scheme; an IPv6 address is written in brackets ([::1]:9092).
+//
+// Nothing is read or checked on disk when the file is parsed: ca_file,
+// cert_file and key_file, and the environment variables and files secrets
+// name, are read when the pipeline connects (or opens the store), which
+// reports a missing or unreadable one by name. Relative paths are relative to
+// the working directory of the process.
+//
+// # Secrets
+//
+// A password, token, AWS credential or encryption key is a secret: a mapping
+// with exactly one of
+//
+//	{env: KAFKA_PASSWORD}      # an environment variable: [A-Za-z_][A-Za-z0-9_]*
+//	{file: /run/secrets/pw}    # a file; a trailing newline is not part of the secret
+//	                           # (binary keys are used as they are); re-read at each use
+//	{value: "s3cret", insecure_plaintext: true}  # the secret in this file, when you insist
+//
+// A secret written as a plain string is an error: secrets are not read from
+// the configuration file unless insecure_plaintext: true says that this is
+// intended. Secrets are held in a Secret, which never prints, logs or
+// marshals its value, and no error message of Parse contains one: where a
+// secret is expected, a wrong value is described by its kind only ("got a
+// string"), and an unknown key of a secret (or of aws) is named only when it
+// looks like a mistaken key name: a near typo of an allowed key, or a
+// snake_case word.
 //
 // # Types and conversions
 //
@@ -137,6 +202,7 @@
 //
 //	dev.yaml:3: pipeline.partitions: want an integer from 1 to 10000, got string "six"
 //	dev.yaml:9: attributes.email: unknown key "polcy" (allowed: ...); did you mean "policy"?
+//	dev.yaml:14: kafka.sasl.password: secrets are not read from the configuration file; write {env: NAME} or {file: PATH} (or {value: ..., insecure_plaintext: true} to insist)
 //
 // YAML anchors, aliases and merge keys (<<) may be used to share definitions.
 package dictionary

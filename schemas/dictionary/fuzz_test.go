@@ -2,6 +2,7 @@ package dictionary
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -19,8 +20,15 @@ func FuzzParse(f *testing.F) {
 	if dev, err := os.ReadFile(devYAML); err == nil {
 		f.Add(dev)
 	}
-	for _, tc := range errorCases {
+	for _, tc := range slices.Concat(errorCases, connectErrorCases) {
 		f.Add([]byte(tc.src))
+	}
+	if examples, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml")); err == nil {
+		for _, p := range examples {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
 	}
 	for _, s := range []string{
 		"",
@@ -30,6 +38,12 @@ func FuzzParse(f *testing.F) {
 		"attributes: {x: {type: string, normalize: [{e164: US}], validate: {one_of: [\"+14155552671\"]}}}\n",
 		"sources: [{name: a, topic_pattern: \"a.*\", format: segment, profile_id: {field: u, fallback: {field: v}}}]\n",
 		"attributes: !!map {x: !!map {type: !!str string}}\n",
+		"kafka: {brokers: [\"[::1]:9092\", b:1], client_id: c, tls: {ca_file: /ca, cert_file: /c, key_file: /k, server_name: s, insecure_skip_verify: true}," +
+			" sasl: {mechanism: scram-sha-256, username: u, password: {value: p, insecure_plaintext: true}}}\n" +
+			"store: {encryption_key: {env: K}, key_rotation: 1h}\n",
+		"kafka:\n  tls:\n  sasl:\n    mechanism: AWS_MSK_IAM\n    aws: &a\n      access_key_id: {env: A}\n      secret_access_key: {<<: {file: /s}}\n" +
+			"      session_token: *a\n",
+		"kafka: {sasl: {mechanism: OAUTHBEARER, token: &t {file: /t}}}\nstore: {encryption_key: *t}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -46,6 +60,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		checkConnect(t, file)
 		if !slices.IsSorted(file.Names) || len(file.Names) != len(file.Attributes) {
 			t.Fatalf("Names %v do not match Attributes", file.Names)
 		}
@@ -83,4 +98,34 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkConnect checks the connection settings of an accepted file.
+func checkConnect(t *testing.T, file *File) {
+	t.Helper()
+	k := file.Kafka
+	if k.ClientID == "" {
+		t.Fatal("empty client id")
+	}
+	for _, b := range k.Brokers {
+		if checkHostPort(b) != "" {
+			t.Fatalf("broker %q accepted", b)
+		}
+	}
+	if k.TLS != nil && (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		t.Fatalf("tls %+v", k.TLS)
+	}
+	if s := k.SASL; s != nil {
+		userPass := s.Mechanism == MechPlain || s.Mechanism == MechScramSHA256 || s.Mechanism == MechScramSHA512
+		switch {
+		case !contains(mechNames, s.Mechanism),
+			userPass != (s.Username != ""), userPass == s.Password.IsZero(),
+			(s.Mechanism == MechOAuthBearer) == s.Token.IsZero(),
+			s.AWS != nil && (s.Mechanism != MechAWSMSKIAM || s.AWS.AccessKeyID.IsZero() || s.AWS.SecretAccessKey.IsZero()):
+			t.Fatalf("sasl %+v", s)
+		}
+	}
+	if file.Store.KeyRotation < 0 || (file.Store.KeyRotation != 0 && file.Store.EncryptionKey.IsZero()) {
+		t.Fatalf("store %+v", file.Store)
+	}
 }

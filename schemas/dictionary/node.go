@@ -97,7 +97,7 @@ func (r *reader) parseYAML(data []byte) (body ast.Node, ok bool) {
 		}
 	}
 	if len(docs) == 0 {
-		r.errorf(1, "the file is empty; a data dictionary is a mapping with the keys pipeline, attributes, collections and sources")
+		r.errorf(1, "the file is empty; a data dictionary is a mapping with the keys pipeline, kafka, store, attributes, collections and sources")
 		return nil, false
 	}
 	if len(docs) > 1 {
