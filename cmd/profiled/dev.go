@@ -28,6 +28,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
 	partitions := fs.Int("partitions", 0, "partitions of the topics it creates (default: pipeline.partitions of the config)")
 	demo := fs.Bool("demo", false, "publish a generated stream of the reference scenario")
+	logPersonal := fs.Bool("log-personal-data", false, "log rejected values (emails, names) for local debugging")
 	demoCustomers := fs.Int("demo-customers", 2000, "customers in the --demo stream")
 	demoSeed := fs.Int64("demo-seed", 1, "seed of the --demo stream")
 	var lf logFlags
@@ -51,6 +52,12 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	}
 	if *partitions > 0 {
 		dict.Pipeline.Partitions = *partitions
+	}
+	// The embedded broker speaks plaintext without authentication: the
+	// kafka: section describes a real cluster and does not apply here.
+	if dict.Kafka.TLS != nil || dict.Kafka.SASL != nil || len(dict.Kafka.Brokers) > 0 {
+		log.Info("ignoring the kafka: section of the configuration; dev uses its embedded broker")
+		dict.Kafka = dictionary.Kafka{}
 	}
 
 	// Without --data-dir, the broker keeps its log in memory, so the state
@@ -97,14 +104,15 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		}()
 	}
 	return runPipeline(ctx, log, pipelineConfig{
-		dict:         dict,
-		brokers:      brokers,
-		dataDir:      dir,
-		httpListen:   *httpListen,
-		memoryBudget: 128 << 20,
-		createInputs: true,
-		clientOpts:   []kgo.Opt{kgo.HeartbeatInterval(time.Second)},
-		started:      started,
+		dict:            dict,
+		brokers:         brokers,
+		dataDir:         dir,
+		httpListen:      *httpListen,
+		memoryBudget:    128 << 20,
+		createInputs:    true,
+		logPersonalData: *logPersonal,
+		clientOpts:      []kgo.Opt{kgo.HeartbeatInterval(time.Second)},
+		started:         started,
 	})
 }
 

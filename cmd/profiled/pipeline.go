@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/profiled/profiled/connectors/kafka"
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/schemas/dictionary"
 	"github.com/profiled/profiled/store"
@@ -34,7 +35,12 @@ type pipelineConfig struct {
 	httpListen   string
 	memoryBudget int64
 	createInputs bool
-	clientOpts   []kgo.Opt
+	// logPersonalData puts rejected values into the log (local debugging).
+	logPersonalData bool
+	// preflight checks credentials and permissions before joining the
+	// group (run); the embedded dev broker needs no such check.
+	preflight  bool
+	clientOpts []kgo.Opt
 	// started, if set, is called with the HTTP address once topics exist
 	// and the pipeline runs.
 	started func(httpAddr string)
@@ -51,7 +57,17 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	db, err := store.Open(store.Options{Dir: stateDir, MemoryBudget: cfg.memoryBudget, Logger: log})
+	sopts := store.Options{Dir: stateDir, MemoryBudget: cfg.memoryBudget, Logger: log, KeyRotation: cfg.dict.Store.KeyRotation}
+	if k := cfg.dict.Store.EncryptionKey; !k.IsZero() {
+		raw, err := k.RevealBytes()
+		if err != nil {
+			return fmt.Errorf("store.encryption_key: %w", err)
+		}
+		if sopts.EncryptionKey, err = store.ParseKey(raw); err != nil {
+			return fmt.Errorf("store.encryption_key (%s): %w", k, err)
+		}
+	}
+	db, err := store.Open(sopts)
 	if err != nil {
 		return err
 	}
@@ -61,19 +77,42 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		}
 	}()
 
+	secure, err := kafka.ClientOpts(cfg.dict.Kafka)
+	if err != nil {
+		return fmt.Errorf("kafka settings: %w", err)
+	}
 	p, err := processor.New(processor.Options{
-		Brokers:    cfg.brokers,
-		Dictionary: cfg.dict,
-		Store:      db,
-		Registerer: reg,
-		Logger:     log,
-		ClientOpts: cfg.clientOpts,
+		Brokers:         cfg.brokers,
+		Dictionary:      cfg.dict,
+		Store:           db,
+		Registerer:      reg,
+		Logger:          log,
+		LogPersonalData: cfg.logPersonalData,
+		ClientOpts:      append(secure, cfg.clientOpts...),
 	})
 	if err != nil {
 		return err
 	}
+	topics := processor.TopicsOf(cfg.dict)
+	if cfg.preflight {
+		pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		access := []kafka.TopicAccess{
+			{Topic: topics.Repartition, Read: true, Write: true},
+			{Topic: topics.Profiles, Write: true},
+			{Topic: topics.DLQ, Write: true},
+		}
+		for _, in := range topics.Inputs {
+			access = append(access, kafka.TopicAccess{Topic: in, Read: true})
+		}
+		err := kafka.PreflightAccess(pctx, p.Client(), cfg.dict.Kafka, cfg.dict.Pipeline.Group, access)
+		cancel()
+		if err != nil {
+			p.Client().Close()
+			return err
+		}
+	}
 	topicsCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = processor.TopicsOf(cfg.dict).Ensure(topicsCtx, kadm.NewClient(p.Client()), cfg.createInputs)
+	err = topics.Ensure(topicsCtx, kadm.NewClient(p.Client()), cfg.createInputs)
 	cancel()
 	if err != nil {
 		p.Client().Close()
@@ -138,7 +177,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("profiled run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "data dictionary and pipeline configuration (YAML); required")
-	brokers := fs.String("brokers", "", "comma-separated seed brokers, host:port; required")
+	brokers := fs.String("brokers", "", "comma-separated seed brokers, host:port (default: kafka.brokers of the config)")
+	logPersonal := fs.Bool("log-personal-data", false, "log rejected values (emails, names) for local debugging; never in production")
 	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
 	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
@@ -148,7 +188,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var missing []string
-	for _, f := range []struct{ name, v string }{{"--config", *config}, {"--brokers", *brokers}, {"--data-dir", *dataDir}} {
+	for _, f := range []struct{ name, v string }{{"--config", *config}, {"--data-dir", *dataDir}} {
 		if f.v == "" {
 			missing = append(missing, f.name)
 		}
@@ -166,12 +206,21 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("loading configuration: %w", err)
 	}
+	seeds := splitList(*brokers)
+	if len(seeds) == 0 {
+		seeds = dict.Kafka.Brokers
+	}
+	if len(seeds) == 0 {
+		return errors.New("no brokers: give --brokers or kafka.brokers in the configuration")
+	}
 	return runPipeline(ctx, log, pipelineConfig{
-		dict:         dict,
-		brokers:      splitList(*brokers),
-		dataDir:      *dataDir,
-		httpListen:   *httpListen,
-		memoryBudget: *memoryBudget << 20,
+		dict:            dict,
+		brokers:         seeds,
+		dataDir:         *dataDir,
+		httpListen:      *httpListen,
+		memoryBudget:    *memoryBudget << 20,
+		logPersonalData: *logPersonal,
+		preflight:       true,
 	})
 }
 

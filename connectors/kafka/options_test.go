@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 
+	"github.com/profiled/profiled/connectors/kafka/kafkatest"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
 
@@ -38,14 +39,14 @@ func wantConfigError(t *testing.T, err error, contains ...string) {
 
 func TestClientOptsConstructionErrors(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("this is not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.pem")
-	expired := p.ca.issue(t, "expired", false, time.Now().Add(-time.Hour))
+	expired := p.CA.Issue(t, "expired", false, time.Now().Add(-time.Hour))
 	for _, tc := range []struct {
 		name     string
 		k        dictionary.Kafka
@@ -55,18 +56,18 @@ func TestClientOptsConstructionErrors(t *testing.T) {
 			[]string{"kafka.tls.ca_file", "cannot read CA file " + missing, "no such file"}},
 		{"CA file without PEM", dictionary.Kafka{TLS: &dictionary.TLS{CAFile: notPEM}},
 			[]string{"CA file " + notPEM + " holds no PEM certificate"}},
-		{"cert and key mismatch", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.client.certFile, KeyFile: p.broker.keyFile}},
-			[]string{p.client.certFile, p.broker.keyFile, "do not make a usable pair", "private key does not match public key"}},
-		{"key file is not a key", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.client.certFile, KeyFile: notPEM}},
+		{"cert and key mismatch", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.Client.CertFile, KeyFile: p.Broker.KeyFile}},
+			[]string{p.Client.CertFile, p.Broker.KeyFile, "do not make a usable pair", "private key does not match public key"}},
+		{"key file is not a key", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.Client.CertFile, KeyFile: notPEM}},
 			[]string{notPEM, "do not make a usable pair"}},
-		{"missing key file", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.client.certFile, KeyFile: missing}},
+		{"missing key file", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.Client.CertFile, KeyFile: missing}},
 			[]string{"kafka.tls.key_file", "cannot read client key " + missing}},
-		{"cert without key", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.client.certFile}},
-			[]string{p.client.certFile, "without key_file"}},
-		{"key without cert", dictionary.Kafka{TLS: &dictionary.TLS{KeyFile: p.client.keyFile}},
-			[]string{p.client.keyFile, "without cert_file"}},
-		{"expired client certificate", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: expired.certFile, KeyFile: expired.keyFile}},
-			[]string{expired.certFile, "expired on"}},
+		{"cert without key", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: p.Client.CertFile}},
+			[]string{p.Client.CertFile, "without key_file"}},
+		{"key without cert", dictionary.Kafka{TLS: &dictionary.TLS{KeyFile: p.Client.KeyFile}},
+			[]string{p.Client.KeyFile, "without cert_file"}},
+		{"expired client certificate", dictionary.Kafka{TLS: &dictionary.TLS{CertFile: expired.CertFile, KeyFile: expired.KeyFile}},
+			[]string{expired.CertFile, "expired on"}},
 		{"password file missing", dictionary.Kafka{SASL: &dictionary.SASL{Mechanism: "SCRAM-SHA-256", Username: "alice", Password: dictionary.Secret{File: missing}}},
 			[]string{"kafka.sasl.password", "file:" + missing, "user alice", "no such file"}},
 		{"no password", dictionary.Kafka{SASL: &dictionary.SASL{Mechanism: "PLAIN", Username: "alice"}},
@@ -108,8 +109,8 @@ func TestPasswordEnvMissing(t *testing.T) {
 
 func TestTLSConfig(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	cfg, err := tlsConfig(&dictionary.TLS{CAFile: p.ca.caFile, CertFile: p.client.certFile, KeyFile: p.client.keyFile, ServerName: "kafka.internal"})
+	p := kafkatest.NewPKI(t)
+	cfg, err := tlsConfig(&dictionary.TLS{CAFile: p.CA.CAFile, CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile, ServerName: "kafka.internal"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +132,14 @@ func TestTLSConfig(t *testing.T) {
 	if err != nil || first == nil {
 		t.Fatalf("client certificate: %v", err)
 	}
-	renewed := p.ca.issue(t, "renewed", false, time.Now().Add(48*time.Hour))
-	copyFile(t, renewed.certFile, p.client.certFile)
-	copyFile(t, renewed.keyFile, p.client.keyFile)
+	renewed := p.CA.Issue(t, "renewed", false, time.Now().Add(48*time.Hour))
+	copyFile(t, renewed.CertFile, p.Client.CertFile)
+	copyFile(t, renewed.KeyFile, p.Client.KeyFile)
 	second, _ := cfg.GetClientCertificate(nil)
-	if bytes.Equal(first.Certificate[0], second.Certificate[0]) || !bytes.Equal(second.Certificate[0], renewed.tls.Certificate[0]) {
+	if bytes.Equal(first.Certificate[0], second.Certificate[0]) || !bytes.Equal(second.Certificate[0], renewed.TLS.Certificate[0]) {
 		t.Error("renewed client certificate was not picked up")
 	}
-	if err := os.WriteFile(p.client.keyFile, []byte("half written"), 0o600); err != nil {
+	if err := os.WriteFile(p.Client.KeyFile, []byte("half written"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	third, err := cfg.GetClientCertificate(nil)
@@ -315,10 +316,10 @@ func TestAWSEnvironment(t *testing.T) {
 // every way a debugging session or a log line might.
 func TestNoSecretInOutput(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	secrets := []string{"plain-Pa55", "oauth-T0ken", "aws-Secr3t", "aws-Sess10n", "AKIA-ID-1"}
 	settings := []dictionary.Kafka{
-		{Brokers: []string{"b:9093"}, TLS: &dictionary.TLS{CAFile: p.ca.caFile, CertFile: p.client.certFile, KeyFile: p.client.keyFile},
+		{Brokers: []string{"b:9093"}, TLS: &dictionary.TLS{CAFile: p.CA.CAFile, CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile},
 			SASL: &dictionary.SASL{Mechanism: "PLAIN", Username: "alice", Password: dictionary.LiteralSecret("plain-Pa55")}},
 		{SASL: &dictionary.SASL{Mechanism: "SCRAM-SHA-512", Username: "alice", Password: dictionary.LiteralSecret("plain-Pa55")}},
 		{SASL: &dictionary.SASL{Mechanism: "OAUTHBEARER", Token: dictionary.LiteralSecret("oauth-T0ken")}},

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/profiled/profiled/connectors/kafka/kafkatest"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
 
@@ -140,13 +141,13 @@ func roundTrip(t *testing.T, k dictionary.Kafka, brokers []string, topic, group 
 // fails fast as "auth" naming the user and mechanism, not the password.
 func TestMechanismsOverTLS(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	for _, mech := range []string{dictionary.MechPlain, dictionary.MechScramSHA256, dictionary.MechScramSHA512} {
 		t.Run(mech, func(t *testing.T) {
 			t.Parallel()
 			const password = "s3cret-Pa55word"
 			c := newCluster(t,
-				kfake.TLS(p.serverTLS(false)),
+				kfake.TLS(p.ServerTLS(false)),
 				kfake.EnableSASL(),
 				kfake.Superuser(mech, "admin", "admin-password"),
 				kfake.User(mech, "alice", password),
@@ -154,7 +155,7 @@ func TestMechanismsOverTLS(t *testing.T) {
 			)
 			k := dictionary.Kafka{
 				Brokers: c.ListenAddrs(),
-				TLS:     &dictionary.TLS{CAFile: p.ca.caFile},
+				TLS:     &dictionary.TLS{CAFile: p.CA.CAFile},
 				SASL:    &dictionary.SASL{Mechanism: mech, Username: "alice", Password: secretFile(t, password)},
 			}
 			cl := newClient(t, k, c.ListenAddrs())
@@ -187,12 +188,12 @@ func TestMechanismsOverTLS(t *testing.T) {
 // TestPreflightWithoutClient builds the probe from the settings alone.
 func TestPreflightWithoutClient(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	c := newCluster(t, kfake.TLS(p.serverTLS(false)), kfake.EnableSASL(),
+	p := kafkatest.NewPKI(t)
+	c := newCluster(t, kfake.TLS(p.ServerTLS(false)), kfake.EnableSASL(),
 		kfake.Superuser(dictionary.MechScramSHA512, "alice", "pw-alice"))
 	k := dictionary.Kafka{
 		Brokers: c.ListenAddrs(),
-		TLS:     &dictionary.TLS{CAFile: p.ca.caFile},
+		TLS:     &dictionary.TLS{CAFile: p.CA.CAFile},
 		SASL:    &dictionary.SASL{Mechanism: "scram-sha-512", Username: "alice", Password: dictionary.LiteralSecret("pw-alice")},
 	}
 	if took, err := preflight(t, nil, k, "g", "missing-topic"); err != nil {
@@ -207,9 +208,9 @@ func TestPreflightWithoutClient(t *testing.T) {
 // member, as the pipeline does; the preflight must not disturb it.
 func TestPreflightFromGroupClient(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	c := newCluster(t, kfake.TLS(p.serverTLS(false)), kfake.SeedTopics(2, "in"))
-	k := dictionary.Kafka{Brokers: c.ListenAddrs(), TLS: &dictionary.TLS{CAFile: p.ca.caFile}}
+	p := kafkatest.NewPKI(t)
+	c := newCluster(t, kfake.TLS(p.ServerTLS(false)), kfake.SeedTopics(2, "in"))
+	k := dictionary.Kafka{Brokers: c.ListenAddrs(), TLS: &dictionary.TLS{CAFile: p.CA.CAFile}}
 	cl := newClient(t, k, c.ListenAddrs(), kgo.ConsumerGroup("pipe"), kgo.ConsumeTopics("in"))
 	if took, err := preflight(t, cl, k, "pipe", "in"); err != nil {
 		t.Fatalf("preflight: %v (%v)", err, took)
@@ -218,11 +219,11 @@ func TestPreflightFromGroupClient(t *testing.T) {
 
 func TestMTLS(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	c := newCluster(t, kfake.TLS(p.serverTLS(true)), kfake.SeedTopics(2, "events"))
+	p := kafkatest.NewPKI(t)
+	c := newCluster(t, kfake.TLS(p.ServerTLS(true)), kfake.SeedTopics(2, "events"))
 	k := dictionary.Kafka{
 		Brokers: c.ListenAddrs(),
-		TLS:     &dictionary.TLS{CAFile: p.ca.caFile, CertFile: p.client.certFile, KeyFile: p.client.keyFile},
+		TLS:     &dictionary.TLS{CAFile: p.CA.CAFile, CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile},
 	}
 	cl := newClient(t, k, c.ListenAddrs())
 	if took, err := preflight(t, cl, k, "g", "events"); err != nil {
@@ -232,14 +233,14 @@ func TestMTLS(t *testing.T) {
 
 	t.Run("no client certificate", func(t *testing.T) {
 		k := k
-		k.TLS = &dictionary.TLS{CAFile: p.ca.caFile}
+		k.TLS = &dictionary.TLS{CAFile: p.CA.CAFile}
 		took, err := preflight(t, newClient(t, k, c.ListenAddrs()), k, "g", "events")
 		wantKind(t, err, KindTLS, took, "rejected the TLS handshake", "client certificate")
 	})
 	t.Run("client certificate of another CA", func(t *testing.T) {
-		stranger := p.other.issue(t, "stranger", false, time.Now().Add(time.Hour))
+		stranger := p.Other.Issue(t, "stranger", false, time.Now().Add(time.Hour))
 		k := k
-		k.TLS = &dictionary.TLS{CAFile: p.ca.caFile, CertFile: stranger.certFile, KeyFile: stranger.keyFile}
+		k.TLS = &dictionary.TLS{CAFile: p.CA.CAFile, CertFile: stranger.CertFile, KeyFile: stranger.KeyFile}
 		took, err := preflight(t, newClient(t, k, c.ListenAddrs()), k, "g", "events")
 		wantKind(t, err, KindTLS, took, "rejected the TLS handshake")
 	})
@@ -247,14 +248,14 @@ func TestMTLS(t *testing.T) {
 
 func TestUntrustedBroker(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
-	c := newCluster(t, kfake.TLS(p.serverTLS(false)))
+	p := kafkatest.NewPKI(t)
+	c := newCluster(t, kfake.TLS(p.ServerTLS(false)))
 	brokers := c.ListenAddrs()
 	t.Run("other CA file", func(t *testing.T) {
 		t.Parallel()
-		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.other.caFile}}
+		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.Other.CAFile}}
 		took, err := preflight(t, newClient(t, k, brokers), k, "g")
-		wantKind(t, err, KindTLS, took, "is not trusted by CA file "+p.other.caFile, brokers[0], "unknown authority")
+		wantKind(t, err, KindTLS, took, "is not trusted by CA file "+p.Other.CAFile, brokers[0], "unknown authority")
 	})
 	t.Run("system roots", func(t *testing.T) {
 		t.Parallel()
@@ -264,7 +265,7 @@ func TestUntrustedBroker(t *testing.T) {
 	})
 	t.Run("wrong server name", func(t *testing.T) {
 		t.Parallel()
-		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.ca.caFile, ServerName: "kafka.example.com"}}
+		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.CA.CAFile, ServerName: "kafka.example.com"}}
 		took, err := preflight(t, newClient(t, k, brokers), k, "g")
 		wantKind(t, err, KindTLS, took, "not trusted", "server_name", "kafka.example.com")
 	})
@@ -281,15 +282,15 @@ func TestUntrustedBroker(t *testing.T) {
 // to a TLS one.
 func TestListenerMismatch(t *testing.T) {
 	t.Parallel()
-	p := newPKI(t)
+	p := kafkatest.NewPKI(t)
 	plainC := newCluster(t)
-	tlsC := newCluster(t, kfake.TLS(p.serverTLS(false)))
+	tlsC := newCluster(t, kfake.TLS(p.ServerTLS(false)))
 	t.Run("TLS client, plaintext listener", func(t *testing.T) {
 		t.Parallel()
 		// kfake reads the ClientHello as the size of a Kafka request and
 		// waits for the rest, so only HandshakeTimeout ends this (a real
 		// broker rejects the size and hangs up, which is an EOF).
-		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.ca.caFile}}
+		k := dictionary.Kafka{TLS: &dictionary.TLS{CAFile: p.CA.CAFile}}
 		took, err := preflight(t, newClient(t, k, plainC.ListenAddrs()), k, "g")
 		if took > HandshakeTimeout+time.Second {
 			t.Errorf("took %v, want about HandshakeTimeout (%v)", took, HandshakeTimeout)

@@ -1,4 +1,7 @@
-package kafka
+// Package kafkatest generates throwaway certificates for tests that run
+// kfake with TLS: a CA, a broker certificate for 127.0.0.1 and localhost,
+// client certificates, and an unrelated CA to test untrusted chains.
+package kafkatest
 
 import (
 	"crypto/ecdsa"
@@ -16,15 +19,15 @@ import (
 	"time"
 )
 
-// testCA is a throwaway certificate authority for the tests.
-type testCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	pool   *x509.CertPool
-	caFile string // PEM of cert
+// CA is a throwaway certificate authority for the tests.
+type CA struct {
+	Cert   *x509.Certificate
+	Key    *ecdsa.PrivateKey
+	Pool   *x509.CertPool
+	CAFile string // PEM of cert
 }
 
-func newCA(t *testing.T, name string) *testCA {
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key := mustKey(t)
 	tmpl := &x509.Certificate{
@@ -46,8 +49,8 @@ func newCA(t *testing.T, name string) *testCA {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	ca := &testCA{cert: cert, key: key, pool: pool}
-	ca.caFile = writePEM(t, name+"-ca.pem", "CERTIFICATE", der)
+	ca := &CA{Cert: cert, Key: key, Pool: pool}
+	ca.CAFile = writePEM(t, name+"-ca.pem", "CERTIFICATE", der)
 	return ca
 }
 
@@ -60,7 +63,7 @@ func nextSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-func mustKey(t *testing.T) *ecdsa.PrivateKey {
+func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -69,16 +72,16 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 	return key
 }
 
-// issued is a certificate signed by a testCA, in memory and on disk.
-type issued struct {
-	tls      tls.Certificate
-	certFile string
-	keyFile  string
+// Issued is a certificate signed by a CA, in memory and on disk.
+type Issued struct {
+	TLS      tls.Certificate
+	CertFile string
+	KeyFile  string
 }
 
-// issue signs a leaf certificate. server: for 127.0.0.1 and localhost with
+// Issue signs a leaf certificate. server: for 127.0.0.1 and localhost with
 // server auth; otherwise a client certificate with CN name.
-func (ca *testCA) issue(t *testing.T, name string, server bool, notAfter time.Time) issued {
+func (ca *CA) Issue(t testing.TB, name string, server bool, notAfter time.Time) Issued {
 	t.Helper()
 	key := mustKey(t)
 	tmpl := &x509.Certificate{
@@ -95,7 +98,7 @@ func (ca *testCA) issue(t *testing.T, name string, server bool, notAfter time.Ti
 	} else {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,18 +106,18 @@ func (ca *testCA) issue(t *testing.T, name string, server bool, notAfter time.Ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := issued{
-		certFile: writePEM(t, name+".pem", "CERTIFICATE", der),
-		keyFile:  writePEM(t, name+"-key.pem", "EC PRIVATE KEY", keyDER),
+	out := Issued{
+		CertFile: writePEM(t, name+".pem", "CERTIFICATE", der),
+		KeyFile:  writePEM(t, name+"-key.pem", "EC PRIVATE KEY", keyDER),
 	}
-	out.tls, err = tls.LoadX509KeyPair(out.certFile, out.keyFile)
+	out.TLS, err = tls.LoadX509KeyPair(out.CertFile, out.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-func writePEM(t *testing.T, name, typ string, der []byte) string {
+func writePEM(t testing.TB, name, typ string, der []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
@@ -123,31 +126,31 @@ func writePEM(t *testing.T, name, typ string, der []byte) string {
 	return path
 }
 
-// pki is the set every TLS test uses: a CA, the broker's certificate, a
+// PKI is the set every TLS test uses: a CA, the broker's certificate, a
 // client certificate, and an unrelated CA.
-type pki struct {
-	ca, other *testCA
-	broker    issued
-	client    issued
+type PKI struct {
+	CA, Other *CA
+	Broker    Issued
+	Client    Issued
 }
 
-func newPKI(t *testing.T) *pki {
+func NewPKI(t testing.TB) *PKI {
 	t.Helper()
-	ca := newCA(t, "test")
-	return &pki{
-		ca:     ca,
-		other:  newCA(t, "other"),
-		broker: ca.issue(t, "broker", true, time.Now().Add(24*time.Hour)),
-		client: ca.issue(t, "client", false, time.Now().Add(24*time.Hour)),
+	ca := NewCA(t, "test")
+	return &PKI{
+		CA:     ca,
+		Other:  NewCA(t, "other"),
+		Broker: ca.Issue(t, "broker", true, time.Now().Add(24*time.Hour)),
+		Client: ca.Issue(t, "client", false, time.Now().Add(24*time.Hour)),
 	}
 }
 
-// serverTLS is the broker's listener config; requireClient turns on mTLS.
-func (p *pki) serverTLS(requireClient bool) *tls.Config {
-	c := &tls.Config{Certificates: []tls.Certificate{p.broker.tls}, MinVersion: tls.VersionTLS12}
+// ServerTLS is the broker's listener config; requireClient turns on mTLS.
+func (p *PKI) ServerTLS(requireClient bool) *tls.Config {
+	c := &tls.Config{Certificates: []tls.Certificate{p.Broker.TLS}, MinVersion: tls.VersionTLS12}
 	if requireClient {
 		c.ClientAuth = tls.RequireAndVerifyClientCert
-		c.ClientCAs = p.ca.pool
+		c.ClientCAs = p.CA.Pool
 	}
 	return c
 }
