@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -21,16 +22,18 @@ import (
 // Pipeline is one instance of the profile pipeline: a member of the
 // consumer group that runs both stages for the partitions it is assigned.
 type Pipeline struct {
-	opts    Options
-	dict    *dictionary.File
-	log     *slog.Logger
-	m       *metrics
-	mapper  *ingest.Mapper
-	merger  *merge.Merger
-	repart  string
-	cl      *kgo.Client
-	errc    chan error // first fatal worker error
-	cancel  context.CancelFunc
+	opts   Options
+	dict   *dictionary.File
+	log    *slog.Logger
+	m      *metrics
+	mapper *ingest.Mapper
+	merger *merge.Merger
+	repart string
+	cl     *kgo.Client
+	errc   chan error // first fatal worker error
+	// cancel stops Run's poll loop; atomic because fatal runs both inside
+	// and outside p.mu (the rebalance callbacks hold it).
+	cancel  atomic.Pointer[context.CancelFunc]
 	dlLog   logLimiter
 	ready   atomic.Bool
 	running atomic.Bool
@@ -122,9 +125,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p.mu.Lock()
-	p.cancel = cancel
-	p.mu.Unlock()
+	p.cancel.Store(&cancel)
 	var runErr error
 	for {
 		fetches := p.cl.PollRecords(runCtx, p.opts.BatchRecords*4)
@@ -205,17 +206,15 @@ func (p *Pipeline) fatal(err error) {
 	case p.errc <- err:
 	default:
 	}
-	p.mu.Lock()
-	cancel := p.cancel
-	p.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if cancel := p.cancel.Load(); cancel != nil {
+		(*cancel)()
 	}
 }
 
 func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	var opened []*worker
 	for topic, parts := range m {
 		for _, part := range parts {
 			k := tp{topic, part}
@@ -227,13 +226,56 @@ func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 				p.fatal(fmt.Errorf("opening partition %s/%d: %w", topic, part, err))
 				continue
 			}
-			p.workers[k] = w
-			w.start()
+			opened = append(opened, w)
 		}
+	}
+	if err := p.checkLogs(ctx, opened); err != nil {
+		p.fatal(err)
+		return
+	}
+	for _, w := range opened {
+		p.workers[w.tp] = w
+		w.start()
 	}
 	p.m.assigned.Set(float64(len(p.workers)))
 	p.ready.Store(true)
 	p.log.Debug("partitions assigned", "assigned", m, "total", len(p.workers))
+}
+
+// checkLogs refuses partitions whose store has applied records beyond the
+// end of the log. That happens when a topic was deleted and re-created, or a
+// broker lost its log: the new records would reuse offsets the store counts
+// as applied and be skipped without a trace. Stopping with an explanation is
+// the only safe answer.
+func (p *Pipeline) checkLogs(ctx context.Context, ws []*worker) error {
+	topics := map[string]bool{}
+	for _, w := range ws {
+		if w.applied >= 0 {
+			topics[w.tp.topic] = true
+		}
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	ends, err := kadm.NewClient(p.cl).ListEndOffsets(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("listing end offsets of the assigned partitions: %w", err)
+	}
+	var errs []error
+	for _, w := range ws {
+		end, ok := ends.Lookup(w.tp.topic, w.tp.partition)
+		if !ok || end.Err != nil || w.applied < end.Offset {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("partition %s/%d: the state store has applied offsets up to %d but the log ends at %d: "+
+			"the topic was re-created or the broker lost its log; move the data directory aside so the state is rebuilt from the topics, or restore the log",
+			w.tp.topic, w.tp.partition, w.applied, end.Offset))
+	}
+	return errors.Join(errs...)
 }
 
 // revoked runs before the partitions go to another member: finish the

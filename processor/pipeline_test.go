@@ -338,3 +338,37 @@ func TestStoreFailureStopsRun(t *testing.T) {
 		t.Fatalf("the failed batch was committed: lag %d, err %v", lag, err)
 	}
 }
+
+// TestRecreatedTopicIsRefused: a state directory that has applied more of a
+// partition than its log now holds (the topic was re-created, or the broker
+// lost its log) must stop the pipeline with an explanation instead of
+// silently skipping the new records as already applied.
+func TestRecreatedTopicIsRefused(t *testing.T) {
+	d := devConfig(t)
+	dir := t.TempDir()
+	cfg := scenario.DefaultConfig()
+	cfg.Customers = 20
+	sc := scenario.Generate(cfg)
+
+	first := newCluster(t, d)
+	first.produce(sc.Records)
+	in := first.start(dir)
+	first.waitIdle(60 * time.Second)
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := newCluster(t, d) // same topics, empty logs
+	second.produce(sc.Records[:5])
+	in = second.start(dir)
+	select {
+	case err := <-in.done:
+		in.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "re-created") {
+			t.Fatalf("Run returned %v, want an error about a re-created topic", err)
+		}
+		_ = in.db.Close()
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pipeline kept running on logs shorter than its state")
+	}
+}
