@@ -94,6 +94,7 @@ func New(opts Options) (*Pipeline, error) {
 		// Kafka's default partitioner (murmur2 of the key), so that facts and
 		// profiles land where a Java client would put the same key.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.AdjustFetchOffsetsFn(p.startOffsets),
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
@@ -240,6 +241,30 @@ func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 	p.m.assigned.Set(float64(len(p.workers)))
 	p.ready.Store(true)
 	p.log.Debug("partitions assigned", "assigned", m, "total", len(p.workers))
+}
+
+// startOffsets makes the store, not the group's committed offsets, decide
+// where each assigned partition resumes: right after the last record the
+// store applied, or at the start of the log when the store has nothing (a
+// new or deleted data directory). The group's commit can be ahead of the
+// store (a crash between the two writes, a lost disk) and would then skip
+// records the state never saw; it can also be behind, which only costs
+// re-reading what the store then skips.
+func (p *Pipeline) startOffsets(_ context.Context, m map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	for topic, parts := range m {
+		for part := range parts {
+			applied, err := p.partitionStore(tp{topic, part}).Offset()
+			if err != nil {
+				return nil, fmt.Errorf("reading the stored offset of %s/%d: %w", topic, part, err)
+			}
+			if applied < 0 {
+				parts[part] = kgo.NewOffset().AtStart()
+			} else {
+				parts[part] = kgo.NewOffset().At(applied + 1).WithEpoch(-1)
+			}
+		}
+	}
+	return m, nil
 }
 
 // checkLogs refuses partitions whose store has applied records beyond the

@@ -64,11 +64,10 @@ func (p *Pipeline) newWorker(k tp) (*worker, error) {
 		done: make(chan struct{}),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	w.part = p.partitionStore(k)
 	if k.topic == p.repart {
-		w.part = p.opts.Store.Partition("merge", k.partition)
 		w.stage = newMergeStage(p, w.part)
 	} else {
-		w.part = p.opts.Store.Partition("ingest/"+k.topic, k.partition)
 		w.stage = newIngestStage(p, w.part, k)
 	}
 	off, err := w.part.Offset()
@@ -77,6 +76,14 @@ func (p *Pipeline) newWorker(k tp) (*worker, error) {
 	}
 	w.applied = off
 	return w, nil
+}
+
+// partitionStore is the store namespace of one assigned partition.
+func (p *Pipeline) partitionStore(k tp) *store.Partition {
+	if k.topic == p.repart {
+		return p.opts.Store.Partition("merge", k.partition)
+	}
+	return p.opts.Store.Partition("ingest/"+k.topic, k.partition)
 }
 
 func (w *worker) start() { go w.run() }
