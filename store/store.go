@@ -233,7 +233,9 @@ func Open(o Options) (*DB, error) {
 // (5 × 64 MiB memtables, 256 MiB block cache) assume a dedicated large
 // machine; measured on this project's 2-core nodes they peak at 3-4 GB RSS.
 func sized(bo badger.Options, budget int64) badger.Options {
-	mem := clamp(budget/8, 4<<20, 64<<20)
+	// Badger refuses memtables whose batch limit (15 %) is below its 1 MiB
+	// value threshold, so 8 MiB is the floor.
+	mem := clamp(budget/8, 8<<20, 64<<20)
 	bo = bo.
 		WithMemTableSize(mem).
 		WithNumMemtables(2).

@@ -98,3 +98,17 @@ func TestLayoutVersionMismatchIsRefused(t *testing.T) {
 		t.Fatalf("opening a directory of another layout: err = %v, want a layout error", err)
 	}
 }
+
+// TestSmallMemoryBudgetOpens: a tiny budget must still give Badger a
+// memtable large enough for its value threshold (it refused below ~54 MiB).
+func TestSmallMemoryBudgetOpens(t *testing.T) {
+	for _, mb := range []int64{1, 16, 48} {
+		db, err := Open(Options{Dir: t.TempDir(), MemoryBudget: mb << 20, GCInterval: -1})
+		if err != nil {
+			t.Fatalf("budget %d MiB: %v", mb, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

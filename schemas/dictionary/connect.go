@@ -67,8 +67,8 @@ type Store struct {
 	// EncryptionKey enables Badger's encryption at rest (AES, 16, 24 or 32
 	// bytes). Zero Secret: off.
 	EncryptionKey Secret
-	// KeyRotation is how often Badger rotates the data keys it derives from
-	// the encryption key; zero means Badger's default (10 days).
+	// KeyRotation is how often Badger replaces its random data keys (stored
+	// encrypted under EncryptionKey); zero means Badger's default (10 days).
 	KeyRotation time.Duration
 }
 
