@@ -24,6 +24,7 @@ import (
 	"github.com/profiled/profiled/connectors/kafka"
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/schemas/registry"
 	"github.com/profiled/profiled/store"
 )
 
@@ -105,6 +106,9 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 			access = append(access, kafka.TopicAccess{Topic: in, Read: true})
 		}
 		err := kafka.PreflightAccess(pctx, p.Client(), cfg.dict.Kafka, cfg.dict.Pipeline.Group, access)
+		if err == nil && cfg.dict.Registry != nil {
+			err = checkRegistry(pctx, *cfg.dict.Registry)
+		}
 		cancel()
 		if err != nil {
 			p.Client().Close()
@@ -155,6 +159,20 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		return err
 	})
 	return g.Wait()
+}
+
+// checkRegistry connects to the configured Schema Registry once at start-up
+// so that a wrong URL, certificate or credential fails now, not at the first
+// Avro record.
+func checkRegistry(ctx context.Context, r dictionary.Registry) error {
+	cl, err := registry.NewClient(r)
+	if err != nil {
+		return fmt.Errorf("registry settings: %w", err)
+	}
+	if err := registry.Check(ctx, cl); err != nil {
+		return fmt.Errorf("schema registry: %w", err)
+	}
+	return nil
 }
 
 func httpHandler(reg *prometheus.Registry, p *processor.Pipeline) http.Handler {

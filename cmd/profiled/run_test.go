@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -99,5 +102,25 @@ func TestRunAgainstStandaloneBroker(t *testing.T) {
 	}
 	if len(vs) < 2 {
 		t.Fatalf("no version after the restart: %+v", vs)
+	}
+}
+
+// TestRunChecksRegistryAtStartup: a configured Schema Registry that cannot
+// be reached stops "profiled run" at start-up, naming the registry.
+func TestRunChecksRegistryAtStartup(t *testing.T) {
+	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0")
+	base, err := os.ReadFile("../../deploy/config/dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "registry.yaml")
+	if err := os.WriteFile(cfg, append(base, "\nregistry:\n  urls: [\"http://127.0.0.1:1\"]\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"run", "--config", cfg, "--brokers", m[1],
+		"--data-dir", t.TempDir(), "--http-listen", "127.0.0.1:0"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "schema registry") || !strings.Contains(stderr.String(), "127.0.0.1:1") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 }

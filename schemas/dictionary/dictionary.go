@@ -38,6 +38,7 @@ type File struct {
 	Pipeline    Pipeline
 	Kafka       Kafka                 // section kafka: (connection, TLS, SASL)
 	Store       Store                 // section store: (encryption at rest)
+	Registry    *Registry             // section registry: (Schema Registry); nil when absent
 	Attributes  map[string]*Attribute // by name
 	Names       []string              // attribute names, sorted
 	Collections map[string]*Collection

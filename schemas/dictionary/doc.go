@@ -1,9 +1,9 @@
 // # File format
 //
-// A data dictionary is one YAML document with six sections, all optional:
-// pipeline, kafka, store, attributes, collections and sources. kafka and
-// store say how to connect (see Connection settings and Secrets below); the
-// others are the dictionary proper. deploy/config/dev.yaml is a complete,
+// A data dictionary is one YAML document with seven sections, all optional:
+// pipeline, kafka, store, registry, attributes, collections and sources.
+// kafka, store and registry say how to connect (see Connection settings and
+// Secrets below); the others are the dictionary proper. deploy/config/dev.yaml is a complete,
 // commented example; deploy/config/examples holds connection examples
 // (Confluent Cloud, Amazon MSK with IAM, SCRAM with a private CA). Every key
 // of every mapping is checked: a key the format does not know is an error,
@@ -39,6 +39,16 @@
 //	store:                     # File.Store
 //	  encryption_key: {file: /etc/profiled/state.key}  # a secret; enables encryption at rest
 //	  key_rotation: 240h       # Go duration > 0; only with encryption_key; default Badger's (10 days)
+//
+//	registry:                  # File.Registry (nil without the section): the Schema Registry
+//	  urls: [https://psrc-xxxx.europe-west1.gcp.confluent.cloud]  # required: one or more base URLs,
+//	                           # all http:// or all https://, optional path prefix, no user:password@
+//	  tls:                     # https only; a mapping with the keys of kafka.tls (no true/false:
+//	    ca_file: /etc/profiled/registry-ca.pem  # the https:// scheme turns TLS on)
+//	  basic: {username: SRKEY, password: {env: SR_API_SECRET}}  # HTTP basic: username a plain
+//	                           # string, password a secret; or
+//	  # bearer: {file: /var/run/secrets/sr-token}  # a bearer token, a secret; at most one of them
+//	  timeout: 10s             # Go duration > 0 for each request; default 10s
 //
 //	attributes:                # profile attributes by name
 //	  email:
@@ -99,15 +109,26 @@
 // Brokers are host:port with a port from 1 to 65535, one per list item,
 // without a scheme; an IPv6 address is written in brackets ([::1]:9092).
 //
+// Registry URLs are scheme://host[:port][/path] with scheme http or https
+// (stored in lower case), one per list item; URLs with a port inside a flow
+// mapping ({urls: ["http://sr:8081"]}) need quotes. Credentials in a URL
+// (user:password@) and queries are rejected, and such a URL is not quoted in
+// the message: set registry.basic or registry.bearer instead. The URLs share
+// one scheme so that credentials never go to one of them in plaintext; tls is
+// only accepted with https URLs. Credentials over http are accepted, for a
+// local registry.
+//
 // Nothing is read or checked on disk when the file is parsed: ca_file,
-// cert_file and key_file, and the environment variables and files secrets
-// name, are read when the pipeline connects (or opens the store), which
+// cert_file and key_file (of kafka.tls and registry.tls), and the
+// environment variables and files secrets name, are read when the pipeline
+// connects (or opens the store), which
 // reports a missing or unreadable one by name. Relative paths are relative to
 // the working directory of the process.
 //
 // # Secrets
 //
-// A password, token, AWS credential or encryption key is a secret: a mapping
+// A password, token, AWS credential, registry credential or encryption key
+// is a secret: a mapping
 // with exactly one of
 //
 //	{env: KAFKA_PASSWORD}      # an environment variable: [A-Za-z_][A-Za-z0-9_]*

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/profiled/profiled/schemas"
@@ -20,7 +21,7 @@ func FuzzParse(f *testing.F) {
 	if dev, err := os.ReadFile(devYAML); err == nil {
 		f.Add(dev)
 	}
-	for _, tc := range slices.Concat(errorCases, connectErrorCases) {
+	for _, tc := range slices.Concat(errorCases, connectErrorCases, registryErrorCases) {
 		f.Add([]byte(tc.src))
 	}
 	if examples, err := filepath.Glob(filepath.Join(examplesDir, "*.yaml")); err == nil {
@@ -44,6 +45,9 @@ func FuzzParse(f *testing.F) {
 		"kafka:\n  tls:\n  sasl:\n    mechanism: AWS_MSK_IAM\n    aws: &a\n      access_key_id: {env: A}\n      secret_access_key: {<<: {file: /s}}\n" +
 			"      session_token: *a\n",
 		"kafka: {sasl: {mechanism: OAUTHBEARER, token: &t {file: /t}}}\nstore: {encryption_key: *t}\n",
+		"registry:\n  urls: [https://sr1:8081/p, \"HTTPS://[::1]:8081\"]\n  tls: {ca_file: /ca, cert_file: /c, key_file: /k, server_name: s}\n" +
+			"  basic: {username: u, password: {value: p, insecure_plaintext: true}}\n  timeout: 1m\n",
+		"kafka: {tls: &t {ca_file: /ca}}\nregistry: {urls: [http://sr], bearer: {file: /t}, tls: *t}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -127,5 +131,17 @@ func checkConnect(t *testing.T, file *File) {
 	}
 	if file.Store.KeyRotation < 0 || (file.Store.KeyRotation != 0 && file.Store.EncryptionKey.IsZero()) {
 		t.Fatalf("store %+v", file.Store)
+	}
+	if r := file.Registry; r != nil {
+		if len(r.URLs) == 0 || r.Timeout <= 0 || (r.Basic != nil && !r.Bearer.IsZero()) ||
+			(r.Basic != nil && (r.Basic.Username == "" || r.Basic.Password.IsZero())) ||
+			(r.TLS != nil && (r.TLS.CertFile == "") != (r.TLS.KeyFile == "")) {
+			t.Fatalf("registry %+v", r)
+		}
+		for _, u := range r.URLs {
+			if norm, why := checkRegistryURL(u); why != "" || norm != u || (r.TLS != nil && !strings.HasPrefix(u, "https://")) {
+				t.Fatalf("registry URL %q accepted (%s)", u, why)
+			}
+		}
 	}
 }

@@ -25,7 +25,7 @@ var (
 	onDeleteNames  = []string{"clear", "ignore"}
 	eventTimeForms = []string{"source.ts_ms", "source.ts_us", "source.ts_ns", "field:<path>"}
 
-	topKeys       = []string{"pipeline", "kafka", "store", "attributes", "collections", "sources"}
+	topKeys       = []string{"pipeline", "kafka", "store", "registry", "attributes", "collections", "sources"}
 	pipelineKeys  = []string{"group", "profiles_topic", "dlq_topic", "partitions"}
 	attributeKeys = []string{"type", "description", "normalize", "validate", "policy", "scale", "derive"}
 	fieldKeys     = []string{"type", "description", "normalize", "validate", "scale"}
@@ -109,6 +109,9 @@ func (p *parser) top(body ast.Node) {
 	p.pipeline(get("pipeline"))
 	p.kafka(get("kafka"))
 	p.store(get("store"))
+	if e, has := top.get("registry"); has {
+		p.f.Registry = p.registry(e)
+	}
 	p.attributes(get("attributes"))
 	p.collections(get("collections"))
 	// Derivations refer to collections, which may come later in the file.

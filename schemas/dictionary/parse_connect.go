@@ -66,7 +66,7 @@ func (p *parser) kafka(e entry) {
 		}
 	}
 	if x, has := o.get("tls"); has {
-		k.TLS = p.tls(x)
+		k.TLS = p.tls(x, "kafka.tls", true)
 	}
 	if x, has := o.get("sasl"); has {
 		k.SASL = p.sasl(x)
@@ -138,17 +138,28 @@ func checkHostPort(s string) string {
 	return ""
 }
 
-func (p *parser) tls(e entry) *TLS {
-	const what = "kafka.tls"
+// tls reads TLS settings (kafka.tls, registry.tls). With bools, true and
+// false are also accepted (TLS on with the defaults, off); without, only a
+// mapping is, since the URLs' scheme already says whether TLS is on.
+func (p *parser) tls(e entry, what string, bools bool) *TLS {
 	switch x := p.resolve(e.value).(type) {
 	case *ast.BoolNode:
+		if !bools {
+			p.errorf(lineOf(e.value, e.line), "%s: want a mapping of TLS settings, got %s; "+
+				"https:// URLs turn TLS on, and tls only adjusts it (ca_file, cert_file/key_file, server_name)", what, describe(x))
+			return nil
+		}
 		if x.Value {
 			return &TLS{}
 		}
 		return nil // tls: false is the same as no tls key
 	case nil, *ast.NullNode, *ast.MappingNode, *ast.MappingValueNode:
 	default:
-		p.errorf(lineOf(e.value, e.line), "%s: want true, false or a mapping of TLS settings, got %s", what, describe(x))
+		if !bools {
+			p.errorf(lineOf(e.value, e.line), "%s: want a mapping of TLS settings, got %s", what, describe(x))
+		} else {
+			p.errorf(lineOf(e.value, e.line), "%s: want true, false or a mapping of TLS settings, got %s", what, describe(x))
+		}
 		return nil
 	}
 	t := &TLS{}
@@ -292,15 +303,16 @@ func (p *parser) store(e entry) {
 	if x, has := o.get("key_rotation"); has {
 		if !hasKey {
 			p.errorf(x.line, "%s.key_rotation: key rotation applies to encryption at rest; set %s.encryption_key too, or leave key_rotation out", what, what)
-		} else if d, ok := p.duration(x, what+".key_rotation"); ok {
+		} else if d, ok := p.duration(x, what+".key_rotation", "240h or 90m"); ok {
 			st.KeyRotation = d
 		}
 	}
 	p.f.Store = st
 }
 
-// duration reads a positive Go duration such as 240h.
-func (p *parser) duration(x entry, what string) (time.Duration, bool) {
+// duration reads a positive Go duration; examples completes "such as" in
+// messages.
+func (p *parser) duration(x entry, what, examples string) (time.Duration, bool) {
 	line := lineOf(x.value, x.line)
 	rn := p.resolve(x.value)
 	var s string
@@ -308,7 +320,7 @@ func (p *parser) duration(x entry, what string) (time.Duration, bool) {
 	case *ast.StringNode:
 		s = n.Value
 	default:
-		p.errorf(line, "%s: want a duration such as 240h or 90m, got %s", what, describe(rn))
+		p.errorf(line, "%s: want a duration such as %s, got %s", what, examples, describe(rn))
 		return 0, false
 	}
 	d, err := time.ParseDuration(s)
@@ -317,7 +329,7 @@ func (p *parser) duration(x entry, what string) (time.Duration, bool) {
 		if strings.HasSuffix(s, "d") {
 			hint = "; Go durations have no days: 10 days is 240h"
 		}
-		p.errorf(line, "%s: %s is not a duration (want e.g. 240h or 90m%s)", what, clip(s), hint)
+		p.errorf(line, "%s: %s is not a duration (want e.g. %s%s)", what, clip(s), examples, hint)
 		return 0, false
 	}
 	if d <= 0 {
