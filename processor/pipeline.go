@@ -133,8 +133,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if fetches.IsClientClosed() {
 			break
 		}
+		// From here until AllowRebalance no rebalance can take partitions
+		// away. The shutdown below relies on it: it drains the workers and
+		// commits their marks while the partitions are still ours, so that
+		// nothing is marked for a partition another member already reads.
 		if err := runCtx.Err(); err != nil {
-			p.cl.AllowRebalance()
 			select {
 			case runErr = <-p.errc:
 			default:
@@ -164,7 +167,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			w.push(f.Records)
 		})
 		p.mu.Unlock()
-		p.cl.AllowRebalance()
 		select {
 		case runErr = <-p.errc:
 			cancel()
@@ -173,6 +175,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if runErr != nil {
 			break
 		}
+		p.cl.AllowRebalance()
 	}
 	p.ready.Store(false)
 	// Stop every worker; each finishes its in-flight batch (or gives up on a
@@ -267,17 +270,22 @@ func (p *Pipeline) startOffsets(_ context.Context, m map[string]map[int32]kgo.Of
 	return m, nil
 }
 
-// checkLogs refuses partitions whose store has applied records beyond the
-// end of the log. That happens when a topic was deleted and re-created, or a
-// broker lost its log: the new records would reuse offsets the store counts
-// as applied and be skipped without a trace. Stopping with an explanation is
-// the only safe answer.
+// checkLogs refuses partitions whose log cannot continue their stored
+// state:
+//
+//   - the store has applied offsets beyond the end of the log: the topic was
+//     re-created or the broker lost its log, and new records would reuse
+//     offsets the store counts as applied and be skipped without a trace;
+//   - the log starts after the next offset the store needs: retention
+//     deleted records before they were processed (or, for an empty store,
+//     the repartition topic no longer holds every fact).
+//
+// Stopping with an explanation is the only safe answer to both. When the
+// offsets cannot be read after a few tries the check fails closed too.
 func (p *Pipeline) checkLogs(ctx context.Context, ws []*worker) error {
 	topics := map[string]bool{}
 	for _, w := range ws {
-		if w.applied >= 0 {
-			topics[w.tp.topic] = true
-		}
+		topics[w.tp.topic] = true
 	}
 	if len(topics) == 0 {
 		return nil
@@ -286,19 +294,53 @@ func (p *Pipeline) checkLogs(ctx context.Context, ws []*worker) error {
 	for t := range topics {
 		names = append(names, t)
 	}
-	ends, err := kadm.NewClient(p.cl).ListEndOffsets(ctx, names...)
+	adm := kadm.NewClient(p.cl)
+	var (
+		starts, ends kadm.ListedOffsets
+		err          error
+	)
+	for attempt := range 5 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("checking the logs of the assigned partitions: %w", ctx.Err())
+			case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+			}
+		}
+		if starts, err = adm.ListStartOffsets(ctx, names...); err == nil {
+			err = starts.Error()
+		}
+		if err == nil {
+			if ends, err = adm.ListEndOffsets(ctx, names...); err == nil {
+				err = ends.Error()
+			}
+		}
+		if err == nil {
+			break
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("listing end offsets of the assigned partitions: %w", err)
+		return fmt.Errorf("cannot verify that the assigned partitions' logs match their stored state: %w", err)
 	}
 	var errs []error
 	for _, w := range ws {
-		end, ok := ends.Lookup(w.tp.topic, w.tp.partition)
-		if !ok || end.Err != nil || w.applied < end.Offset {
-			continue
+		start, _ := starts.Lookup(w.tp.topic, w.tp.partition)
+		end, _ := ends.Lookup(w.tp.topic, w.tp.partition)
+		switch {
+		case w.applied >= 0 && w.applied >= end.Offset:
+			errs = append(errs, fmt.Errorf("partition %s/%d: the state store has applied offsets up to %d but the log ends at %d: "+
+				"the topic was re-created or the broker lost its log; move the data directory aside so the state is rebuilt from the topics, or restore the log",
+				w.tp.topic, w.tp.partition, w.applied, end.Offset))
+		case w.applied >= 0 && w.applied+1 < start.Offset:
+			errs = append(errs, fmt.Errorf("partition %s/%d: the state store needs offset %d next but the log now starts at %d: "+
+				"retention deleted records before they were processed; their changes are lost to this pipeline. "+
+				"Move the data directory aside to rebuild from what the topics still hold, and lengthen the topic's retention",
+				w.tp.topic, w.tp.partition, w.applied+1, start.Offset))
+		case w.applied < 0 && w.tp.topic == p.repart && start.Offset > 0:
+			errs = append(errs, fmt.Errorf("partition %s/%d: the state store is empty and the repartition topic no longer starts at 0 (it starts at %d): "+
+				"the merge state cannot be rebuilt from it; keep its retention unlimited (retention.ms=-1)",
+				w.tp.topic, w.tp.partition, start.Offset))
 		}
-		errs = append(errs, fmt.Errorf("partition %s/%d: the state store has applied offsets up to %d but the log ends at %d: "+
-			"the topic was re-created or the broker lost its log; move the data directory aside so the state is rebuilt from the topics, or restore the log",
-			w.tp.topic, w.tp.partition, w.applied, end.Offset))
 	}
 	return errors.Join(errs...)
 }
@@ -366,6 +408,13 @@ func fatalFetchErr(topic, group string, err error) error {
 		return fmt.Errorf("the broker rejected the credentials: %w", err)
 	case errors.Is(err, kerr.ClusterAuthorizationFailed):
 		return fmt.Errorf("not authorized for a cluster operation: %w", err)
+	}
+	// kgo reports a fetch position beyond the log (it then resets it): for
+	// this pipeline that means records were lost or would be skipped.
+	var loss *kgo.ErrDataLoss
+	if errors.As(err, &loss) {
+		return fmt.Errorf("data loss on %s/%d: the log no longer has offset %d (now at %d); stopping rather than skipping: %w",
+			loss.Topic, loss.Partition, loss.ConsumedTo, loss.ResetTo, err)
 	}
 	return nil
 }

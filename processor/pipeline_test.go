@@ -1,7 +1,9 @@
 package processor_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -10,11 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/fact"
 	"github.com/profiled/profiled/processor/scenario"
+	"github.com/profiled/profiled/schemas"
 )
 
 // TestReferenceScenario runs the reference scenario (CRM and shop CDC plus
@@ -402,5 +406,100 @@ func TestDeletedStateIsRebuilt(t *testing.T) {
 	compareProfiles(t, k.latestProfiles(), sc.Expected)
 	if err := in.stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBatchLargerThanOneTransaction is a regression test from the first
+// review: a batch whose state writes exceed one Badger transaction failed on
+// every restart. It is now done in halves and everything is applied.
+func TestBatchLargerThanOneTransaction(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	status := strings.Repeat("x", 5000)
+	var recs []*kgo.Record
+	for i := range 3000 {
+		id := fmt.Sprintf("p%05d", i)
+		f := &fact.Fact{ProfileID: id, Stamp: fact.Stamp{Time: 1_750_000_000_000_000},
+			Ops: []fact.Op{{Kind: fact.OpUpsert, Name: "orders", EntityID: "o1",
+				Fields: []fact.Field{{Name: "status", Value: schemas.String(status)}}}}}
+		recs = append(recs, &kgo.Record{Topic: processor.RepartitionTopic(d), Key: []byte(id), Value: fact.Append(nil, f)})
+	}
+	if err := k.cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	in := k.start(t.TempDir()) // 64 MiB budget: about 1.2 MB per transaction
+	k.waitIdle(120 * time.Second)
+	if got := len(k.finalProfiles()); got != 3000 {
+		t.Fatalf("%d profiles emitted, want 3000", got)
+	}
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOversizedDeadLetterIsTruncated is a regression test from the first
+// review: a rejected record just below the broker's size limit grew past it
+// with the dead-letter headers, failed to produce, and stopped the pipeline
+// on every restart. Its dead letter is now truncated, and says so.
+func TestOversizedDeadLetterIsTruncated(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	bad := append([]byte(`{"type":"page",`), bytes.Repeat([]byte("x"), 999_800)...)
+	k.produce([]scenario.Record{
+		{Topic: "clickstream", Key: []byte("u1"), Value: bad},
+		{Topic: "clickstream", Key: []byte("u1"), Value: []byte(`{"type":"page","messageId":"ok-1","userId":"u1","timestamp":"2025-06-15T10:00:00Z"}`)},
+	})
+	in := k.start(t.TempDir())
+	k.waitIdle(60 * time.Second)
+	dl := k.readAll(d.Pipeline.DLQTopic)
+	if len(dl) != 1 || header(dl[0], "profiled.truncated") != strconv.Itoa(len(bad)) || !bytes.HasPrefix(bad, dl[0].Value) {
+		t.Fatalf("dead letters: %d, truncated header %q", len(dl), header(dl[0], "profiled.truncated"))
+	}
+	if p := k.finalProfiles()["u1"]; p.Attributes["page_views"] != float64(1) {
+		t.Fatalf("the good record after it was not applied: %+v", p)
+	}
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRetentionGapIsRefused is a regression test from the first review: a
+// store that needs offsets the log no longer has (retention deleted them
+// while the instance was down) must stop with an explanation, not resume
+// silently past the gap.
+func TestRetentionGapIsRefused(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	dir := t.TempDir()
+	click := func(n int) scenario.Record {
+		return scenario.Record{Topic: "clickstream", Key: []byte("u1"),
+			Value: []byte(fmt.Sprintf(`{"type":"page","messageId":"m%d","userId":"u1","timestamp":"2025-06-15T10:00:%02dZ"}`, n, n))}
+	}
+	k.produce([]scenario.Record{click(1)})
+	in := k.start(dir)
+	k.waitIdle(30 * time.Second)
+	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+	k.produce([]scenario.Record{click(2), click(3), click(4)})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := k.adm.ListEndOffsets(ctx, "clickstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.adm.DeleteRecords(ctx, kadm.Offsets(ends.Offsets())); err != nil {
+		t.Fatal(err)
+	}
+	in = k.start(dir)
+	select {
+	case err := <-in.done:
+		in.cancel = nil
+		_ = in.db.Close()
+		if err == nil || !strings.Contains(err.Error(), "retention deleted records") {
+			t.Fatalf("Run returned %v, want an error about a retention gap", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pipeline resumed past a gap in its input")
 	}
 }

@@ -44,11 +44,15 @@ func TopicsOf(d *dictionary.File) Topics {
 // error: profiles would be routed to partitions whose state lives elsewhere.
 func (t Topics) Ensure(ctx context.Context, adm *kadm.Client, withInputs bool) error {
 	compact := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
+	// Facts are, until a changelog exists, the only durable copy of the
+	// merge state: an instance with an empty store rebuilds it from the
+	// repartition topic, so the topic keeps everything.
+	keepAll := map[string]*string{"retention.ms": kadm.StringPtr("-1"), "retention.bytes": kadm.StringPtr("-1")}
 	want := []struct {
 		name    string
 		configs map[string]*string
 	}{
-		{t.Repartition, nil},
+		{t.Repartition, keepAll},
 		{t.Profiles, compact},
 		{t.DLQ, nil},
 	}
@@ -60,7 +64,21 @@ func (t Topics) Ensure(ctx context.Context, adm *kadm.Client, withInputs bool) e
 			}{in, nil})
 		}
 	}
+	// Create only what is missing: a broker checks CREATE before it checks
+	// existence, so asking for an existing topic fails for a principal that
+	// was (rightly) given no CREATE permission.
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = w.name
+	}
+	existing, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return fmt.Errorf("listing topics: %w", err)
+	}
 	for _, w := range want {
+		if d, ok := existing[w.name]; ok && d.Err == nil {
+			continue
+		}
 		resp, err := adm.CreateTopic(ctx, t.Partitions, -1, w.configs, w.name)
 		if err == nil {
 			err = resp.Err

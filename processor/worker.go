@@ -2,11 +2,13 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/store"
@@ -224,6 +226,18 @@ func (w *worker) batch(recs []*kgo.Record) error {
 		w.stage.reset()
 		return err
 	}
+	// State writes must fit one store transaction. process has no side
+	// effects, so a batch that would not fit is simply done in halves, before
+	// anything is produced.
+	if maxN, maxB := w.p.opts.Store.MaxBatch(); len(fresh) > 1 &&
+		(int64(out.batch.Len())+1 > maxN*4/5 || int64(out.batch.Size())+64 > maxB*4/5) {
+		w.stage.reset()
+		half := len(fresh) / 2
+		if err := w.batch(fresh[:half]); err != nil {
+			return err
+		}
+		return w.batch(fresh[half:])
+	}
 	if err := w.produce(ctx, out.records); err != nil {
 		w.stage.reset()
 		return err
@@ -270,27 +284,44 @@ func (w *worker) produce(ctx context.Context, recs []*kgo.Record) error {
 		return nil
 	}
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		first    error
+		tooLarge []*kgo.Record
 	)
+	dlq := w.p.dict.Pipeline.DLQTopic
 	wg.Add(len(recs))
 	for _, r := range recs {
 		w.p.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
 			defer wg.Done()
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = fmt.Errorf("producing to %s: %w", r.Topic, err)
-				}
-				mu.Unlock()
-				return
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				w.p.m.recordsOut.WithLabelValues(r.Topic).Inc()
+			case r.Topic == dlq && errors.Is(err, kerr.MessageTooLarge):
+				tooLarge = append(tooLarge, r)
+			case first == nil:
+				first = fmt.Errorf("producing to %s: %w", r.Topic, err)
 			}
-			w.p.m.recordsOut.WithLabelValues(r.Topic).Inc()
 		})
 	}
 	wg.Wait()
-	return first
+	if first != nil || len(tooLarge) == 0 {
+		return first
+	}
+	// A dead letter carries the rejected record whole; when that is more
+	// than the broker takes, retrying can never succeed and the partition
+	// would stop on every restart. Keep the head of the value and say so.
+	for _, r := range tooLarge {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: "profiled.truncated", Value: []byte(strconv.Itoa(len(r.Value)))})
+		r.Value = r.Value[:min(len(r.Value), 16<<10)]
+	}
+	if err := w.p.cl.ProduceSync(ctx, tooLarge...).FirstErr(); err != nil {
+		return fmt.Errorf("producing truncated dead letters to %s: %w", dlq, err)
+	}
+	w.p.m.recordsOut.WithLabelValues(dlq).Add(float64(len(tooLarge)))
+	return nil
 }
 
 // deadLetter builds the dead-letter record for r: key and value as received,
@@ -312,13 +343,20 @@ func (p *Pipeline) workerDL(r *kgo.Record, stage, reason string, err error) *kgo
 	h := make([]kgo.RecordHeader, 0, len(r.Headers)+5)
 	h = append(h, r.Headers...)
 	h = append(h,
-		kgo.RecordHeader{Key: "profiled.error", Value: []byte(err.Error())},
+		kgo.RecordHeader{Key: "profiled.error", Value: []byte(truncate(err.Error(), 2048))},
 		kgo.RecordHeader{Key: "profiled.reason", Value: []byte(reason)},
 		kgo.RecordHeader{Key: "profiled.source.topic", Value: []byte(r.Topic)},
 		kgo.RecordHeader{Key: "profiled.source.partition", Value: []byte(strconv.Itoa(int(r.Partition)))},
 		kgo.RecordHeader{Key: "profiled.source.offset", Value: []byte(strconv.FormatInt(r.Offset, 10))},
 	)
 	return &kgo.Record{Topic: p.dict.Pipeline.DLQTopic, Key: r.Key, Value: r.Value, Headers: h}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // logLimiter lets one log line per key through per interval and counts the

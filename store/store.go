@@ -62,15 +62,10 @@
 // unreadable, and Open keeps refusing it. The state is derived from what the
 // Kafka topics hold, so the remedy is a rebuild, the same as for encrypting
 // a plain directory or decrypting an encrypted one: stop the instance,
-// delete the state directory, and have the pipeline read its input and
-// repartition topics from the beginning again, with the new key or none.
-// An empty store alone does not make it do that today: the processor
-// resumes each partition at the consumer group's committed offset (its
-// reset to the start applies only when the group has none), so the group's
-// offsets must be reset to the earliest too (kafka-consumer-groups
-// --reset-offsets --to-earliest, every instance stopped); otherwise the new
-// state silently lacks everything before those offsets. What the topics no
-// longer retain cannot be rebuilt.
+// delete the state directory, and start it again (with the new key or
+// none): the processor resumes every partition where its store says, so an
+// empty store re-reads the input and repartition topics from the beginning.
+// What the topics no longer retain cannot be rebuilt.
 package store
 
 import (
@@ -340,6 +335,12 @@ func (db *DB) gcLoop(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// MaxBatch returns how many writes and bytes one Commit can hold: Badger
+// refuses larger transactions. Callers split their batches below it.
+func (db *DB) MaxBatch() (count, bytes int64) {
+	return db.bdb.MaxBatchCount(), db.bdb.MaxBatchSize()
 }
 
 // Partition returns the handle of one partition namespace. Handles are

@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -217,7 +216,9 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 		}
 		return oneFact(profile, stamp, origin, ops)
 	}
-	ownerKey := append([]byte(strconv.Itoa(src.Index)+"\x00"), rec.Key...)
+	// Keyed by source name, not position: adding a source to the file must
+	// not orphan what the others remember.
+	ownerKey := append([]byte(src.Name+"\x00"), rec.Key...)
 	prev, known, err := owners.GetOwner(ownerKey)
 	if err != nil {
 		return nil, SkipNone, fmt.Errorf("reading entity owner: %w", err)
@@ -239,7 +240,10 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 	next := prev
 	switch c := stamp.Compare(prev.Stamp); {
 	case !known || c > 0:
-		if known && prev.Profile != "" && profile != "" && prev.Profile != profile {
+		// A deleted previous version has already taken its contribution
+		// out of its profile; superseding it again would clear values other
+		// sources set there since.
+		if known && !prev.Deleted && prev.Profile != "" && profile != "" && prev.Profile != profile {
 			add(prev.Profile, stamp, supersede)
 		}
 		next = Owner{Profile: profile, Stamp: stamp, Deleted: deleted}

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
@@ -16,7 +17,7 @@ const testDict = `
 attributes:
   email: {type: string}
   nick: {type: string, policy: first}
-  score: {type: int, policy: max}
+  score: {type: float, policy: max}
   low: {type: int, policy: min}
   tier: {type: string, policy: priority}
   visits: {type: int}
@@ -324,5 +325,26 @@ func BenchmarkApplyRender(b *testing.B) {
 		_ = Diff(before, m.Render(s))
 		enc2 := AppendState(nil, s)
 		_ = enc2
+	}
+}
+
+// TestNegativeZeroIsOrderIndependent is a regression test from the first
+// review: the duplicate check used ==, for which -0.0 equals 0.0, while the
+// policy ordered them, so the result depended on arrival order.
+func TestNegativeZeroIsOrderIndependent(t *testing.T) {
+	m := testMerger(t)
+	negZero := schemas.Float(math.Copysign(0, -1))
+	render := func(first, second schemas.Value) schemas.Value {
+		st := NewState()
+		for _, v := range []schemas.Value{first, second} {
+			if _, err := m.Apply(st, set("score", v, 10, 0), memSeen{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m.Render(st)["score"]
+	}
+	a, b := render(negZero, schemas.Float(0)), render(schemas.Float(0), negZero)
+	if math.Signbit(a.Float) != math.Signbit(b.Float) {
+		t.Fatalf("order changed the result: %v vs %v", a, b)
 	}
 }

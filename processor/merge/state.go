@@ -97,8 +97,10 @@ func (m *Merger) set(st *State, f *fact.Fact, op *fact.Op) (bool, error) {
 	if cur != nil && !wins(a.Policy, op.Value, f.Stamp, cur.Value, cur.Stamp) {
 		return false, nil
 	}
-	if cur != nil && cur.Value == op.Value && cur.Stamp.Compare(f.Stamp) == 0 {
-		return false, nil // a duplicate
+	// A duplicate; compared with Compare, not ==, for which -0.0 == 0.0
+	// although wins told them apart.
+	if cur != nil && schemas.Compare(cur.Value, op.Value) == 0 && cur.Stamp.Compare(f.Stamp) == 0 {
+		return false, nil
 	}
 	if cur == nil && op.Value.IsNull() && a.Policy != dictionary.PolicyLWW && a.Policy != dictionary.PolicyPriority {
 		return false, nil // null never wins first/max/min, not even against nothing
