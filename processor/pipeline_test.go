@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/processor"
@@ -488,7 +487,7 @@ func TestRetentionGapIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.adm.DeleteRecords(ctx, kadm.Offsets(ends.Offsets())); err != nil {
+	if _, err := k.adm.DeleteRecords(ctx, ends.Offsets()); err != nil {
 		t.Fatal(err)
 	}
 	in = k.start(dir)
