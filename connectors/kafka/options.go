@@ -3,13 +3,9 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -73,85 +69,15 @@ func ClientOpts(k dictionary.Kafka) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-// tlsConfig builds the client TLS configuration. TLS 1.2 is the floor:
-// every Kafka since 2.0 speaks it, and older versions have known weaknesses.
+// tlsConfig builds the client TLS configuration (see
+// dictionary.TLS.ClientConfig) with this package's error type.
 func tlsConfig(t *dictionary.TLS) (*tls.Config, error) {
-	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		ServerName: t.ServerName,
-		// Only for local testing, and the configuration has to say so
-		// explicitly; doc.go warns about it.
-		InsecureSkipVerify: t.InsecureSkipVerify,
+	cfg, err := t.ClientConfig("kafka.tls")
+	var se *dictionary.SettingError
+	if errors.As(err, &se) {
+		return nil, configError(se.Err, "%s", se.Detail)
 	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, configError(err, "kafka.tls.ca_file: cannot read CA file %s", t.CAFile)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, configError(nil, "kafka.tls.ca_file: CA file %s holds no PEM certificate (want a -----BEGIN CERTIFICATE----- block)", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	switch {
-	case t.CertFile != "" && t.KeyFile != "":
-		cf := &certFiles{cert: t.CertFile, key: t.KeyFile}
-		crt, err := cf.load()
-		if err != nil {
-			return nil, err
-		}
-		if leaf := crt.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
-			return nil, configError(nil, "kafka.tls.cert_file: client certificate %s expired on %s", t.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
-		cf.last.Store(crt)
-		// A callback rather than Certificates: short-lived client
-		// certificates (cert-manager, Vault) are renewed on disk, and each
-		// new connection should present the current one without a
-		// restart.
-		cfg.GetClientCertificate = cf.get
-	case t.CertFile != "":
-		return nil, configError(nil, "kafka.tls: client certificate %s given without key_file (mTLS takes both or neither)", t.CertFile)
-	case t.KeyFile != "":
-		return nil, configError(nil, "kafka.tls: client key %s given without cert_file (mTLS takes both or neither)", t.KeyFile)
-	}
-	return cfg, nil
-}
-
-// certFiles re-reads a client certificate and key at every TLS handshake.
-type certFiles struct {
-	cert, key string
-	last      atomic.Pointer[tls.Certificate] // last pair that loaded
-}
-
-func (c *certFiles) load() (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(c.cert)
-	if err != nil {
-		return nil, configError(err, "kafka.tls.cert_file: cannot read client certificate %s", c.cert)
-	}
-	keyPEM, err := os.ReadFile(c.key)
-	if err != nil {
-		return nil, configError(err, "kafka.tls.key_file: cannot read client key %s", c.key)
-	}
-	// X509KeyPair's errors describe the PEM blocks ("failed to find any
-	// PEM data", "private key does not match public key"), never the key
-	// bytes, so they are safe to pass on.
-	crt, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, configError(err, "kafka.tls: client certificate %s and key %s do not make a usable pair", c.cert, c.key)
-	}
-	return &crt, nil
-}
-
-// get serves tls.Config.GetClientCertificate. While a rotation is half
-// written the pair may not load; the previous pair is still valid for a
-// while, so it is presented rather than failing the handshake.
-func (c *certFiles) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	if crt, err := c.load(); err == nil {
-		c.last.Store(crt)
-		return crt, nil
-	}
-	return c.last.Load(), nil
+	return cfg, err
 }
 
 // mechanism builds the SASL mechanism. Every mechanism is built from a

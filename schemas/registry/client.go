@@ -2,14 +2,12 @@ package registry
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -179,74 +177,12 @@ func trustSource(t *dictionary.TLS) string {
 // tlsConfig builds the TLS configuration for https URLs; t may be nil (the
 // defaults). TLS 1.2 is the floor.
 func tlsConfig(t *dictionary.TLS) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t == nil {
-		return cfg, nil
+	cfg, err := t.ClientConfig("registry.tls")
+	var se *dictionary.SettingError
+	if errors.As(err, &se) {
+		return nil, configError(se.Err, "%s", se.Detail)
 	}
-	cfg.ServerName = t.ServerName
-	// Only for local testing, and the configuration has to say so.
-	cfg.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, configError(err, "registry.tls.ca_file: cannot read CA file %s", t.CAFile)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, configError(nil, "registry.tls.ca_file: CA file %s holds no PEM certificate (want a -----BEGIN CERTIFICATE----- block)", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	switch {
-	case t.CertFile != "" && t.KeyFile != "":
-		cf := &certFiles{cert: t.CertFile, key: t.KeyFile}
-		crt, err := cf.load()
-		if err != nil {
-			return nil, err
-		}
-		if leaf := crt.Leaf; leaf != nil && time.Now().After(leaf.NotAfter) {
-			return nil, configError(nil, "registry.tls.cert_file: client certificate %s expired on %s",
-				t.CertFile, leaf.NotAfter.UTC().Format(time.RFC3339))
-		}
-		cf.last.Store(crt)
-		cfg.GetClientCertificate = cf.get
-	case t.CertFile != "" || t.KeyFile != "":
-		return nil, configError(nil, "registry.tls: cert_file and key_file go together (mTLS takes both or neither)")
-	}
-	return cfg, nil
-}
-
-// certFiles re-reads a client certificate and key at every TLS handshake.
-type certFiles struct {
-	cert, key string
-	last      atomic.Pointer[tls.Certificate] // last pair that loaded
-}
-
-func (c *certFiles) load() (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(c.cert)
-	if err != nil {
-		return nil, configError(err, "registry.tls.cert_file: cannot read client certificate %s", c.cert)
-	}
-	keyPEM, err := os.ReadFile(c.key)
-	if err != nil {
-		return nil, configError(err, "registry.tls.key_file: cannot read client key %s", c.key)
-	}
-	// X509KeyPair's errors describe the PEM blocks, never the key bytes.
-	crt, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, configError(err, "registry.tls: client certificate %s and key %s do not make a usable pair", c.cert, c.key)
-	}
-	return &crt, nil
-}
-
-// get serves tls.Config.GetClientCertificate: the pair on disk, or the last
-// one that loaded while a renewal is half written.
-func (c *certFiles) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	if crt, err := c.load(); err == nil {
-		c.last.Store(crt)
-		return crt, nil
-	}
-	return c.last.Load(), nil
+	return cfg, err
 }
 
 // redactURL shows a URL without user information.
