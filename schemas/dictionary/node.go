@@ -404,24 +404,33 @@ func strTagText(t *ast.TagNode) (string, bool) {
 	return "", false
 }
 
-// str reads a string scalar.
-func (r *reader) str(n ast.Node, line int, what string) (string, bool) {
+// scalarText returns the text of a string scalar (plain, literal block or
+// !!str tagged) and the resolved node, for the caller's error message.
+func (r *reader) scalarText(n ast.Node) (string, ast.Node, bool) {
 	rn := r.resolve(n)
 	switch x := rn.(type) {
 	case *ast.StringNode:
-		return x.Value, true
+		return x.Value, rn, true
 	case *ast.LiteralNode:
 		if x.Value == nil {
-			return "", true
+			return "", rn, true
 		}
-		return x.Value.Value, true
+		return x.Value.Value, rn, true
 	case *ast.TagNode:
 		if s, ok := strTagText(x); ok {
-			return s, true
+			return s, rn, true
 		}
 	}
-	r.errorf(lineOf(n, line), "%s: want a string, got %s", what, describe(rn))
-	return "", false
+	return "", rn, false
+}
+
+// str reads a string scalar.
+func (r *reader) str(n ast.Node, line int, what string) (string, bool) {
+	s, rn, ok := r.scalarText(n)
+	if !ok {
+		r.errorf(lineOf(n, line), "%s: want a string, got %s", what, describe(rn))
+	}
+	return s, ok
 }
 
 // name reads a non-empty string.

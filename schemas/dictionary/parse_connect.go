@@ -459,22 +459,11 @@ func nearest(s string, words []string, maxD int) string {
 
 // quietStr reads a string without quoting what it found instead.
 func (p *parser) quietStr(n ast.Node, line int, what string) (string, bool) {
-	rn := p.resolve(n)
-	switch x := rn.(type) {
-	case *ast.StringNode:
-		return x.Value, true
-	case *ast.LiteralNode:
-		if x.Value == nil {
-			return "", true
-		}
-		return x.Value.Value, true
-	case *ast.TagNode:
-		if s, ok := strTagText(x); ok {
-			return s, true
-		}
+	s, rn, ok := p.scalarText(n)
+	if !ok {
+		p.errorf(lineOf(n, line), "%s: want a string (in quotes if it looks like a number or a boolean), got %s", what, kindOf(rn))
 	}
-	p.errorf(lineOf(n, line), "%s: want a string (in quotes if it looks like a number or a boolean), got %s", what, kindOf(rn))
-	return "", false
+	return s, ok
 }
 
 // quietObject is object for mappings that hold secrets: a value that is not
