@@ -30,7 +30,12 @@ type Pipeline struct {
 	merger *merge.Merger
 	repart string
 	cl     *kgo.Client
-	errc   chan error // first fatal worker error
+	// clReady is closed once cl is set. kgo starts joining the group inside
+	// NewClient, so a rebalance callback can run before New has stored the
+	// client; the callbacks wait on this before touching p.cl (or starting
+	// workers that use it).
+	clReady chan struct{}
+	errc    chan error // first fatal worker error
 	// cancel stops Run's poll loop; atomic because fatal runs both inside
 	// and outside p.mu (the rebalance callbacks hold it).
 	cancel  atomic.Pointer[context.CancelFunc]
@@ -65,6 +70,7 @@ func New(opts Options) (*Pipeline, error) {
 		merger:  merge.New(d),
 		repart:  RepartitionTopic(d),
 		errc:    make(chan error, 1),
+		clReady: make(chan struct{}),
 		workers: map[tp]*worker{},
 		dlLog:   logLimiter{every: 10 * time.Second},
 	}
@@ -106,6 +112,7 @@ func New(opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("creating kafka client: %w", err)
 	}
 	p.cl = cl
+	close(p.clReady)
 	return p, nil
 }
 
@@ -216,6 +223,7 @@ func (p *Pipeline) fatal(err error) {
 }
 
 func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	<-p.clReady
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var opened []*worker
@@ -350,6 +358,7 @@ func (p *Pipeline) checkLogs(ctx context.Context, ws []*worker) error {
 // callback releases the partitions, so nothing may be marked afterwards;
 // stop() returns only once the worker has exited.
 func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+	<-p.clReady
 	ws := p.take(m)
 	stopAll(ws, true)
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
@@ -360,6 +369,7 @@ func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, m map[string][]i
 // lost runs when the partitions are already gone (session expired): stop
 // without marking; another member owns them now.
 func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	<-p.clReady
 	stopAll(p.take(m), false)
 }
 

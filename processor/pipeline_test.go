@@ -396,10 +396,17 @@ func TestDeletedStateIsRebuilt(t *testing.T) {
 	before := len(k.readAll(d.Pipeline.ProfilesTopic))
 
 	in = k.start(t.TempDir()) // a fresh, empty state directory
-	k.waitIdle(60 * time.Second)
-	if after := len(k.readAll(d.Pipeline.ProfilesTopic)); after <= before {
-		t.Fatalf("nothing was re-applied: %d profile records before, %d after", before, after)
+	// Until the re-read's first batch is marked, the group's committed
+	// offsets still sit at the end of the logs and the lag reads zero: wait
+	// for the rebuild to show before waiting for idleness.
+	deadline := time.Now().Add(60 * time.Second)
+	for len(k.readAll(d.Pipeline.ProfilesTopic)) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing was re-applied after 60s: %d profile records before", before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	k.waitIdle(60 * time.Second)
 	// Without a changelog (issue 3) a rebuilt state counts versions from 1
 	// again; the last record of each profile is what compaction keeps.
 	compareProfiles(t, k.latestProfiles(), sc.Expected)
