@@ -99,9 +99,6 @@ func TestRestartResumes(t *testing.T) {
 // they arrive in other orders across topics, partitions and within each)
 // and checks that the final profiles do not change.
 func TestPermutationsThroughKafka(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline three times")
-	}
 	d := devConfig(t)
 	cfg := scenario.DefaultConfig()
 	cfg.Customers = 60
