@@ -1,8 +1,11 @@
+//go:build unix
+
 package processor_test
 
 import (
 	"context"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/scenario"
+	"github.com/profiled/profiled/store"
 )
 
 // BenchmarkPipeline runs the reference scenario end to end through kfake,
@@ -18,19 +22,31 @@ import (
 // join included) until every input record has been merged and every profile
 // update acknowledged. The input is produced before the timer starts.
 func BenchmarkPipeline(b *testing.B) {
+	benchPipeline(b, store.Options{})
+}
+
+// benchPipeline is BenchmarkPipeline with the store opened with so. Besides
+// records/s it reports cpu-ns/op, the process's CPU time over the timed span,
+// which is steadier than ns/op on a shared machine.
+func benchPipeline(b *testing.B, so store.Options) {
 	d := devConfig(b)
 	cfg := scenario.DefaultConfig()
 	cfg.Customers = 2000
 	sc := scenario.Generate(cfg)
-	var updates int
+	var (
+		updates int
+		cpu     time.Duration
+	)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		k := newCluster(b, d)
 		k.produce(sc.Records)
-		dir := b.TempDir()
+		so.Dir = b.TempDir()
 		b.StartTimer()
-		in := k.start(dir)
+		cpu -= cpuTime(b)
+		in := k.startStore(so, nil)
 		k.waitIdleEvery(10*time.Minute, 10*time.Millisecond)
+		cpu += cpuTime(b)
 		b.StopTimer()
 		if err := in.stop(); err != nil {
 			b.Fatal(err)
@@ -43,6 +59,28 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(perSec, "records/s")
 	b.ReportMetric(float64(len(sc.Records)), "records/op")
 	b.ReportMetric(float64(updates), "updates/op")
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkPipelineEncryption is BenchmarkPipeline with the store's
+// encryption at rest off and on (AES-256). Compare with benchstat -col
+// /encryption.
+func BenchmarkPipelineEncryption(b *testing.B) {
+	b.Run("encryption=off", func(b *testing.B) { benchPipeline(b, store.Options{}) })
+	b.Run("encryption=on", func(b *testing.B) {
+		benchPipeline(b, store.Options{EncryptionKey: []byte("0123456789abcdef0123456789abcdef")})
+	})
+}
+
+// cpuTime is the CPU time (user + system) the process has used so far: the
+// pipeline, Badger's background work and the embedded broker. Unlike ns/op
+// it does not grow when other processes compete for the cores.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkPassThrough is the hardware-and-broker limit for the same input:

@@ -102,7 +102,21 @@ func (k *cluster) start(dir string) *instance {
 // startOpts starts an instance; mod may adjust its options.
 func (k *cluster) startOpts(dir string, mod func(*processor.Options)) *instance {
 	k.t.Helper()
-	db, err := store.Open(store.Options{Dir: dir, MemoryBudget: 64 << 20, GCInterval: -1})
+	return k.startStore(store.Options{Dir: dir}, mod)
+}
+
+// startStore starts an instance on a store opened with so (the harness's
+// memory budget and no GC unless so sets them); mod may adjust the pipeline
+// options.
+func (k *cluster) startStore(so store.Options, mod func(*processor.Options)) *instance {
+	k.t.Helper()
+	if so.MemoryBudget == 0 {
+		so.MemoryBudget = 64 << 20
+	}
+	if so.GCInterval == 0 {
+		so.GCInterval = -1
+	}
+	db, err := store.Open(so)
 	if err != nil {
 		k.t.Fatal(err)
 	}

@@ -8,29 +8,11 @@ import (
 
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/ingest"
+	"github.com/profiled/profiled/processor/internal/memstate"
 	"github.com/profiled/profiled/processor/merge"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
-
-type memOwners map[string]ingest.Owner
-
-func (m memOwners) GetOwner(k []byte) (ingest.Owner, bool, error) {
-	o, ok := m[string(k)]
-	return o, ok, nil
-}
-func (m memOwners) PutOwner(k []byte, o ingest.Owner) { m[string(k)] = o }
-
-type memSeen map[string]bool
-
-func (m memSeen) SeenOrAdd(p, c, id string) (bool, error) {
-	k := p + "\x00" + c + "\x00" + id
-	if m[k] {
-		return true, nil
-	}
-	m[k] = true
-	return false, nil
-}
 
 // runInMemory runs stage 1 and stage 2 logic without Kafka: every record is
 // mapped in the given order and its facts applied at once. It returns the
@@ -39,7 +21,7 @@ func (m memSeen) SeenOrAdd(p, c, id string) (bool, error) {
 func runInMemory(t testing.TB, d *dictionary.File, recs []scenario.Record) (map[string]map[string]any, int) {
 	t.Helper()
 	mapper, merger := ingest.NewMapper(d), merge.New(d)
-	owners, seen := memOwners{}, memSeen{}
+	owners, seen := memstate.Owners{}, memstate.Seen{}
 	states := map[string]*merge.State{}
 	bad := 0
 	for i, r := range recs {

@@ -33,10 +33,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	demoSeed := fs.Int64("demo-seed", 1, "seed of the --demo stream")
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	log, err := lf.logger(stderr)
+	log, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}

@@ -202,7 +202,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
 	var lf logFlags
 	lf.register(fs)
-	if err := parse(fs, args); err != nil {
+	log, err := lf.parse(fs, args, stderr)
+	if err != nil {
 		return err
 	}
 	var missing []string
@@ -215,10 +216,6 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "profiled run: missing %s\n", strings.Join(missing, ", "))
 		fs.Usage()
 		return errUsage
-	}
-	log, err := lf.logger(stderr)
-	if err != nil {
-		return err
 	}
 	dict, err := dictionary.Load(*config)
 	if err != nil {

@@ -229,7 +229,6 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 	if profile == "" && known {
 		profile = prev.Profile // a PK-only delete goes to the remembered owner
 	}
-	supersede := deleteOps(src, entityID)
 	var facts []*fact.Fact
 	add := func(p string, s fact.Stamp, o []fact.Op) {
 		if p != "" && len(o) > 0 {
@@ -244,7 +243,7 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 		// out of its profile; superseding it again would clear values other
 		// sources set there since.
 		if known && !prev.Deleted && prev.Profile != "" && profile != "" && prev.Profile != profile {
-			add(prev.Profile, stamp, supersede)
+			add(prev.Profile, stamp, deleteOps(src, entityID))
 		}
 		next = Owner{Profile: profile, Stamp: stamp, Deleted: deleted}
 		if next.Profile == "" && known {
@@ -254,7 +253,7 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 		if profile != "" && prev.Profile != profile {
 			// Either the row moved on (another owner later) or a delete is
 			// pending for an owner we only learn now: both supersede here.
-			add(profile, prev.Stamp, supersede)
+			add(profile, prev.Stamp, deleteOps(src, entityID))
 			if prev.Profile == "" {
 				next.Profile = profile
 			}

@@ -5,17 +5,10 @@ import (
 
 	"github.com/profiled/profiled/processor/fact"
 	"github.com/profiled/profiled/processor/ingest"
+	"github.com/profiled/profiled/processor/internal/memstate"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
-
-type memOwners map[string]ingest.Owner
-
-func (m memOwners) GetOwner(k []byte) (ingest.Owner, bool, error) {
-	o, ok := m[string(k)]
-	return o, ok, nil
-}
-func (m memOwners) PutOwner(k []byte, o ingest.Owner) { m[string(k)] = o }
 
 func devConfig(t testing.TB) *dictionary.File {
 	t.Helper()
@@ -59,7 +52,7 @@ func TestOwnerRouting(t *testing.T) {
 	}
 
 	// In order: create for 1, move to 2, PK-only delete.
-	owners := memOwners{}
+	owners := memstate.Owners{}
 	fs, _, err := m.Map(rec(orderChange("5", "1", "1000000", "10")), owners)
 	if err != nil || len(summarize(fs)) != 1 || fs[0].ProfileID != "1" {
 		t.Fatalf("create: %v %+v", err, summarize(fs))
@@ -77,7 +70,7 @@ func TestOwnerRouting(t *testing.T) {
 
 	// Reversed: the delete first is held, then each older version is
 	// superseded in its own profile.
-	owners = memOwners{}
+	owners = memstate.Owners{}
 	fs, skip, err := m.Map(rec(ordersDelete("5")), owners)
 	if err != nil || len(fs) != 0 || skip != ingest.SkipPendingDelete {
 		t.Fatalf("early delete: %v %+v %q", err, summarize(fs), skip)
@@ -120,7 +113,7 @@ func BenchmarkMap(b *testing.B) {
 			}
 		}
 		b.Run(topic, func(b *testing.B) {
-			owners := memOwners{}
+			owners := memstate.Owners{}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -154,7 +147,7 @@ func TestSkipsAndPlaceholders(t *testing.T) {
 		"truncate":           {`{"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000},"op":"t","ts_ms":1}`, ingest.SkipTruncate},
 		"message":            {`{"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000},"op":"m","message":{"prefix":"p","content":"Y29udGVudA=="}}`, ingest.SkipMessage},
 	} {
-		fs, skip, err := m.Map(rec(c.value), memOwners{})
+		fs, skip, err := m.Map(rec(c.value), memstate.Owners{})
 		if err != nil || len(fs) != 0 || skip != c.skip {
 			t.Errorf("%s: facts %d, skip %q, err %v; want skip %q", name, len(fs), skip, err, c.skip)
 		}
@@ -162,7 +155,7 @@ func TestSkipsAndPlaceholders(t *testing.T) {
 
 	toast := `{"before":null,"after":{"id":9,"email":"__debezium_unavailable_value","first_name":"Ada","last_name":"Byron","phone":null,"country":"gb","birth_date":null,"marketing_opt_in":false},` +
 		`"source":{"connector":"postgresql","ts_ms":1000,"ts_us":1000000,"lsn":7},"op":"u"}`
-	fs, _, err := m.Map(rec(toast), memOwners{})
+	fs, _, err := m.Map(rec(toast), memstate.Owners{})
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("toast row: %v, %d facts", err, len(fs))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/profiled/profiled/processor/ingest"
+	"github.com/profiled/profiled/processor/internal/memstate"
 	"github.com/profiled/profiled/processor/merge"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
@@ -27,17 +28,6 @@ sources:
     attributes:
       email: {from: traits.email, when: {type: identify}}
 `
-
-type memSeen map[string]bool
-
-func (m memSeen) SeenOrAdd(p, c, id string) (bool, error) {
-	k := p + "\x00" + c + "\x00" + id
-	if m[k] {
-		return true, nil
-	}
-	m[k] = true
-	return false, nil
-}
 
 type rec struct{ topic, key, value string }
 
@@ -64,7 +54,7 @@ func run(t *testing.T, recs []rec) map[string]merge.View {
 		t.Fatal(err)
 	}
 	m, mg := ingest.NewMapper(d), merge.New(d)
-	owners, seen := memOwners{}, memSeen{}
+	owners, seen := memstate.Owners{}, memstate.Seen{}
 	states := map[string]*merge.State{}
 	for i, r := range recs {
 		var key []byte

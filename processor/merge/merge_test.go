@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/profiled/profiled/processor/fact"
+	"github.com/profiled/profiled/processor/internal/memstate"
 	"github.com/profiled/profiled/schemas"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
@@ -73,17 +74,6 @@ func testMerger(t testing.TB) *Merger {
 	return New(d)
 }
 
-type memSeen map[string]bool
-
-func (m memSeen) SeenOrAdd(p, c, id string) (bool, error) {
-	k := p + "\x00" + c + "\x00" + id
-	if m[k] {
-		return true, nil
-	}
-	m[k] = true
-	return false, nil
-}
-
 func set(name string, v schemas.Value, t int64, prio int32) *fact.Fact {
 	return &fact.Fact{ProfileID: "p", Stamp: fact.Stamp{Time: t, Priority: prio}, Ops: []fact.Op{{Kind: fact.OpSet, Name: name, Value: v}}}
 }
@@ -108,7 +98,7 @@ func TestPolicies(t *testing.T) {
 	for i, c := range cases {
 		st := NewState()
 		for _, f := range c.facts {
-			if _, err := m.Apply(st, f, memSeen{}); err != nil {
+			if _, err := m.Apply(st, f, memstate.Seen{}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -142,7 +132,7 @@ func TestEntitiesAndDerived(t *testing.T) {
 		order("4", 13, "paid", "0.25", false),
 	}
 	for _, f := range facts {
-		if _, err := m.Apply(st, f, memSeen{}); err != nil {
+		if _, err := m.Apply(st, f, memstate.Seen{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +151,7 @@ func TestEntitiesAndDerived(t *testing.T) {
 
 func TestCounterCountsEachIDOnce(t *testing.T) {
 	m := testMerger(t)
-	st, seen := NewState(), memSeen{}
+	st, seen := NewState(), memstate.Seen{}
 	for _, id := range []string{"a", "b", "a", "c", "b"} {
 		f := &fact.Fact{ProfileID: "p", Ops: []fact.Op{{Kind: fact.OpCount, Name: "visits", DedupID: id}}}
 		if _, err := m.Apply(st, f, seen); err != nil {
@@ -229,7 +219,7 @@ func randomFacts(rng *rand.Rand, n int) []*fact.Fact {
 }
 
 func applyAll(t testing.TB, m *Merger, facts []*fact.Fact) map[string]View {
-	states, seen := map[string]*State{}, memSeen{}
+	states, seen := map[string]*State{}, memstate.Seen{}
 	for _, f := range facts {
 		st := states[f.ProfileID]
 		if st == nil {
@@ -282,7 +272,7 @@ func FuzzDecodeState(f *testing.F) {
 	st := NewState()
 	for _, fa := range randomFacts(rand.New(rand.NewPCG(1, 2)), 30) {
 		if fa.ProfileID == "p0" {
-			_, _ = m.Apply(st, fa, memSeen{})
+			_, _ = m.Apply(st, fa, memstate.Seen{})
 		}
 	}
 	f.Add(AppendState(nil, st))
@@ -305,11 +295,11 @@ func BenchmarkApplyRender(b *testing.B) {
 	st := NewState()
 	for _, f := range randomFacts(rand.New(rand.NewPCG(3, 4)), 200) {
 		f.ProfileID = "p"
-		_, _ = m.Apply(st, f, memSeen{})
+		_, _ = m.Apply(st, f, memstate.Seen{})
 	}
 	enc := AppendState(nil, st)
 	f := set("email", schemas.String("x@example.com"), 1<<40, 0)
-	seen := memSeen{}
+	seen := memstate.Seen{}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
@@ -337,7 +327,7 @@ func TestNegativeZeroIsOrderIndependent(t *testing.T) {
 	render := func(first, second schemas.Value) schemas.Value {
 		st := NewState()
 		for _, v := range []schemas.Value{first, second} {
-			if _, err := m.Apply(st, set("score", v, 10, 0), memSeen{}); err != nil {
+			if _, err := m.Apply(st, set("score", v, 10, 0), memstate.Seen{}); err != nil {
 				t.Fatal(err)
 			}
 		}
