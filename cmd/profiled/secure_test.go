@@ -19,16 +19,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/connectors/kafka"
-	"github.com/profiled/profiled/connectors/kafka/kafkatest"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/schemas/tlstest"
 )
 
 // secureCluster is kfake with TLS from a CA made in the test and SCRAM
 // users, plus an authenticated admin client.
-func secureCluster(t *testing.T, user, password string) (*kfake.Cluster, *kafkatest.PKI, *kgo.Client) {
+func secureCluster(t *testing.T, user, password string) (*kfake.Cluster, *tlstest.PKI, *kgo.Client) {
 	t.Helper()
-	pki := kafkatest.NewPKI(t)
+	pki := tlstest.NewPKI(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(pki.ServerTLS(false)),
 		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", user, password))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -226,12 +225,4 @@ func describeMechanism(s *dictionary.SASL) (mech, user string) {
 		return "", ""
 	}
 	return strings.ToUpper(strings.TrimSpace(s.Mechanism)), s.Username
-}
-
-// trustSource names what verifies the broker's certificate, for messages.
-func trustSource(t *dictionary.TLS) string {
-	if t == nil || t.CAFile == "" {
-		return "the system roots"
-	}
-	return fmt.Sprintf("CA file %s", t.CAFile)
 }

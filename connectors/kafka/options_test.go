@@ -16,8 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 
-	"github.com/profiled/profiled/connectors/kafka/kafkatest"
 	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/schemas/tlstest"
 )
 
 func wantConfigError(t *testing.T, err error, contains ...string) {
@@ -39,7 +39,7 @@ func wantConfigError(t *testing.T, err error, contains ...string) {
 
 func TestClientOptsConstructionErrors(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("this is not a certificate\n"), 0o600); err != nil {
@@ -109,7 +109,7 @@ func TestPasswordEnvMissing(t *testing.T) {
 
 func TestTLSConfig(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	cfg, err := tlsConfig(&dictionary.TLS{CAFile: p.CA.CAFile, CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile, ServerName: "kafka.internal"})
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func TestAWSEnvironment(t *testing.T) {
 // every way a debugging session or a log line might.
 func TestNoSecretInOutput(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	secrets := []string{"plain-Pa55", "oauth-T0ken", "aws-Secr3t", "aws-Sess10n", "AKIA-ID-1"}
 	settings := []dictionary.Kafka{
 		{Brokers: []string{"b:9093"}, TLS: &dictionary.TLS{CAFile: p.CA.CAFile, CertFile: p.Client.CertFile, KeyFile: p.Client.KeyFile},

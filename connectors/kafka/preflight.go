@@ -403,7 +403,7 @@ func (p *probe) classify(err error, addr string, key int16) (*ConnectError, bool
 		hostname    x509.HostnameError
 		header      tls.RecordHeaderError
 	)
-	trust := trustSource(p.k.TLS)
+	trust := p.k.TLS.TrustSource()
 	switch {
 	case errors.Is(err, kerr.SaslAuthenticationFailed):
 		return &ConnectError{Kind: KindAuth, Err: err, Detail: fmt.Sprintf(

@@ -19,8 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/profiled/profiled/connectors/kafka/kafkatest"
 	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/schemas/tlstest"
 )
 
 // The e2e tests run kfake with TLS and SASL. A preflight that fails should
@@ -141,7 +141,7 @@ func roundTrip(t *testing.T, k dictionary.Kafka, brokers []string, topic, group 
 // fails fast as "auth" naming the user and mechanism, not the password.
 func TestMechanismsOverTLS(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	for _, mech := range []string{dictionary.MechPlain, dictionary.MechScramSHA256, dictionary.MechScramSHA512} {
 		t.Run(mech, func(t *testing.T) {
 			t.Parallel()
@@ -188,7 +188,7 @@ func TestMechanismsOverTLS(t *testing.T) {
 // TestPreflightWithoutClient builds the probe from the settings alone.
 func TestPreflightWithoutClient(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	c := newCluster(t, kfake.TLS(p.ServerTLS(false)), kfake.EnableSASL(),
 		kfake.Superuser(dictionary.MechScramSHA512, "alice", "pw-alice"))
 	k := dictionary.Kafka{
@@ -208,7 +208,7 @@ func TestPreflightWithoutClient(t *testing.T) {
 // member, as the pipeline does; the preflight must not disturb it.
 func TestPreflightFromGroupClient(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	c := newCluster(t, kfake.TLS(p.ServerTLS(false)), kfake.SeedTopics(2, "in"))
 	k := dictionary.Kafka{Brokers: c.ListenAddrs(), TLS: &dictionary.TLS{CAFile: p.CA.CAFile}}
 	cl := newClient(t, k, c.ListenAddrs(), kgo.ConsumerGroup("pipe"), kgo.ConsumeTopics("in"))
@@ -219,7 +219,7 @@ func TestPreflightFromGroupClient(t *testing.T) {
 
 func TestMTLS(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	c := newCluster(t, kfake.TLS(p.ServerTLS(true)), kfake.SeedTopics(2, "events"))
 	k := dictionary.Kafka{
 		Brokers: c.ListenAddrs(),
@@ -248,7 +248,7 @@ func TestMTLS(t *testing.T) {
 
 func TestUntrustedBroker(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	c := newCluster(t, kfake.TLS(p.ServerTLS(false)))
 	brokers := c.ListenAddrs()
 	t.Run("other CA file", func(t *testing.T) {
@@ -282,7 +282,7 @@ func TestUntrustedBroker(t *testing.T) {
 // to a TLS one.
 func TestListenerMismatch(t *testing.T) {
 	t.Parallel()
-	p := kafkatest.NewPKI(t)
+	p := tlstest.NewPKI(t)
 	plainC := newCluster(t)
 	tlsC := newCluster(t, kfake.TLS(p.ServerTLS(false)))
 	t.Run("TLS client, plaintext listener", func(t *testing.T) {

@@ -79,6 +79,15 @@ func (t *TLS) ClientConfig(setting string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// TrustSource names what verifies the server's certificate, for messages:
+// "CA file <path>" or "the system roots". A nil receiver means the latter.
+func (t *TLS) TrustSource() string {
+	if t == nil || t.CAFile == "" {
+		return "the system roots"
+	}
+	return "CA file " + t.CAFile
+}
+
 // certFiles re-reads a client certificate and key at every TLS handshake.
 type certFiles struct {
 	setting, cert, key string

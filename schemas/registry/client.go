@@ -58,7 +58,7 @@ func NewClient(r dictionary.Registry) (*sr.Client, error) {
 		}
 		base.TLSClientConfig = cfg
 	}
-	t := &transport{base: base, hosts: hosts, trust: trustSource(r.TLS)}
+	t := &transport{base: base, hosts: hosts, trust: r.TLS.TrustSource()}
 	switch {
 	case r.Basic != nil && !r.Bearer.IsZero():
 		return nil, configError(nil, "registry: has both basic and bearer; the registry takes one kind of credentials, or none")
@@ -165,13 +165,6 @@ func secretSource(s dictionary.Secret) string {
 		return "file " + s.File
 	}
 	return "the configuration file (insecure_plaintext)"
-}
-
-func trustSource(t *dictionary.TLS) string {
-	if t != nil && t.CAFile != "" {
-		return "CA file " + t.CAFile
-	}
-	return "the system roots"
 }
 
 // tlsConfig builds the TLS configuration for https URLs; t may be nil (the

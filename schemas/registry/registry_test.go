@@ -3,12 +3,8 @@ package registry_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -17,7 +13,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,6 +28,7 @@ import (
 
 	"github.com/profiled/profiled/schemas/dictionary"
 	"github.com/profiled/profiled/schemas/registry"
+	"github.com/profiled/profiled/schemas/tlstest"
 )
 
 func basicHeader(user, pw string) string {
@@ -261,65 +257,6 @@ func TestCredentialsStayOnRegistryHosts(t *testing.T) {
 
 // --- TLS ---
 
-// pki is a small CA for tests, with files in a temporary directory.
-type pki struct {
-	dir    string
-	caCert *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	caFile string
-}
-
-func newPKI(t *testing.T, name string) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crt, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pki{dir: t.TempDir(), caCert: crt, caKey: key}
-	p.caFile = filepath.Join(p.dir, name+"-ca.pem")
-	writeFile(t, p.caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	return p
-}
-
-// clientCert issues a client certificate and returns its cert and key files.
-func (p *pki) clientCert(t *testing.T, cn string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(p.dir, cn+".pem"), filepath.Join(p.dir, cn+".key")
-	writeFile(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	writeFile(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})))
-	return certFile, keyFile
-}
-
 // tlsRegistry serves a srfake registry over TLS with httptest's server
 // certificate (valid for 127.0.0.1 and example.com); caFile trusts it.
 func tlsRegistry(t *testing.T, clientCAs *x509.CertPool, opts ...srfake.Option) (srv *httptest.Server, caFile string) {
@@ -364,9 +301,9 @@ func TestTLS(t *testing.T) {
 			"the registry's certificate at "+srv.URL+" is not trusted by the system roots: set registry.tls.ca_file")
 	})
 	t.Run("another CA", func(t *testing.T) {
-		other := newPKI(t, "other")
-		cl := newClient(t, dictionary.Registry{URLs: []string{srv.URL}, TLS: &dictionary.TLS{CAFile: other.caFile}, Basic: basic})
-		wantKind(t, check(t, cl), registry.KindTLS, "is not trusted by CA file "+other.caFile)
+		other := tlstest.NewCA(t, "other")
+		cl := newClient(t, dictionary.Registry{URLs: []string{srv.URL}, TLS: &dictionary.TLS{CAFile: other.CAFile}, Basic: basic})
+		wantKind(t, check(t, cl), registry.KindTLS, "is not trusted by CA file "+other.CAFile)
 	})
 	t.Run("insecure skip verify", func(t *testing.T) {
 		cl := newClient(t, dictionary.Registry{URLs: []string{srv.URL}, TLS: &dictionary.TLS{InsecureSkipVerify: true}, Basic: basic})
@@ -389,11 +326,12 @@ func TestTLS(t *testing.T) {
 }
 
 func TestMutualTLS(t *testing.T) {
-	clients := newPKI(t, "clients")
+	clients := tlstest.NewCA(t, "clients")
 	pool := x509.NewCertPool()
-	pool.AddCert(clients.caCert)
+	pool.AddCert(clients.Cert)
 	srv, caFile := tlsRegistry(t, pool)
-	certFile, keyFile := clients.clientCert(t, "profiled")
+	client := clients.Issue(t, "profiled", false, time.Now().Add(time.Hour))
+	certFile, keyFile := client.CertFile, client.KeyFile
 
 	cl := newClient(t, dictionary.Registry{URLs: []string{srv.URL}, TLS: &dictionary.TLS{CAFile: caFile, CertFile: certFile, KeyFile: keyFile}})
 	if err := check(t, cl); err != nil {

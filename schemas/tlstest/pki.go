@@ -1,7 +1,7 @@
-// Package kafkatest generates throwaway certificates for tests that run
-// kfake with TLS: a CA, a broker certificate for 127.0.0.1 and localhost,
+// Package tlstest generates throwaway certificates for tests of TLS
+// settings (kfake brokers, registries): a CA, a broker certificate for 127.0.0.1 and localhost,
 // client certificates, and an unrelated CA to test untrusted chains.
-package kafkatest
+package tlstest
 
 import (
 	"crypto/ecdsa"
