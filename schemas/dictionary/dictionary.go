@@ -39,6 +39,8 @@ type File struct {
 	Kafka       Kafka                 // section kafka: (connection, TLS, SASL)
 	Store       Store                 // section store: (encryption at rest)
 	Registry    *Registry             // section registry: (Schema Registry); nil when absent
+	Output      Output                // section output: (format of the profiles topic)
+	Sinks       []*Sink               // section sinks: (ESP connectors), in file order
 	Attributes  map[string]*Attribute // by name
 	Names       []string              // attribute names, sorted
 	Collections map[string]*Collection

@@ -25,7 +25,7 @@ var (
 	onDeleteNames  = []string{"clear", "ignore"}
 	eventTimeForms = []string{"source.ts_ms", "source.ts_us", "source.ts_ns", "field:<path>"}
 
-	topKeys       = []string{"pipeline", "kafka", "store", "registry", "attributes", "collections", "sources"}
+	topKeys       = []string{"pipeline", "kafka", "store", "registry", "output", "sinks", "attributes", "collections", "sources"}
 	pipelineKeys  = []string{"group", "profiles_topic", "dlq_topic", "partitions"}
 	attributeKeys = []string{"type", "description", "normalize", "validate", "policy", "scale", "derive"}
 	fieldKeys     = []string{"type", "description", "normalize", "validate", "scale"}
@@ -121,6 +121,8 @@ func (p *parser) top(body ast.Node) {
 		}
 	}
 	p.sources(get("sources"))
+	p.output(get("output"))
+	p.sinks(get("sinks"))
 	p.crossChecks()
 }
 

@@ -63,7 +63,7 @@ var errorCases = []struct {
 
 	// --- unknown keys (strict) ---
 	{"unknown top-level key", "atributes: {}\n", 1,
-		`top level: unknown key "atributes" (allowed: pipeline, kafka, store, registry, attributes, collections, sources); did you mean "attributes"?`},
+		`top level: unknown key "atributes" (allowed: pipeline, kafka, store, registry, output, sinks, attributes, collections, sources); did you mean "attributes"?`},
 	{"unknown pipeline key", "pipeline:\n  partitons: 3\n", 2, `pipeline: unknown key "partitons"`},
 	{"unknown attribute key", "attributes:\n  email:\n    type: string\n    polcy: max\n", 4,
 		`attributes.email: unknown key "polcy" (allowed: type, description, normalize, validate, policy, scale, derive); did you mean "policy"?`},
