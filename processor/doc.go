@@ -9,31 +9,38 @@
 //	      └──── bad records ┴──────────────► profiled.dlq ◄───────────────┘
 //
 // Both stages run in every instance, as one consumer group over the input
-// topics and the repartition topic. One goroutine (a worker) owns each
-// assigned partition and all of its state.
+// topics and the repartition topic (cooperative-sticky). One goroutine (a
+// worker) owns each assigned partition and all of its state. Each stateful
+// partition has a changelog partition (compacted): <group>.changelog for
+// the merge stage, co-partitioned with the repartition topic, and
+// <group>.changelog.<input> for the ingest stage's row owners. The
+// changelog is the durable truth of the state; Badger is its local
+// materialization.
 //
-// # Commit protocol
+// # Commit protocol: rounds
 //
-// A worker takes a batch of records from its queue and, in this order:
+// Work goes in rounds of up to Options.CommitInterval (100 ms). In a round
+// the poll loop hands each partition's records to its worker, which
+// processes them into output records (facts, profile updates, dead letters)
+// and state writes; the writes go into the round's in-memory overlay (so the
+// next batch sees them) and onto the changelog. When the round ends:
 //
-//  1. skips records at or below the offset its store says it applied;
-//  2. processes the rest into output records (facts, profile updates, dead
-//     letters) and state changes, all in memory;
-//  3. produces the output records and waits until Kafka acknowledged every
-//     one;
-//  4. writes the state changes and the batch's last offset in one Badger
-//     transaction;
-//  5. marks the offset for the group's commit.
+//  1. exactly-once (default): one Kafka transaction commits the round's
+//     output, its changelog records and the consumed offsets together
+//     (kgo.GroupTransactSession); readers use read_committed. An aborted or
+//     fenced transaction leaves nothing visible, and the consumer rewinds to
+//     the committed offsets, so its input is processed again.
+//     At least once: every record is acknowledged, then the offsets commit.
+//  2. Only after that are the round's state writes stored in Badger, with
+//     the offset of the last changelog record they reflect.
 //
-// A crash before 3 completes re-reads the batch and produces the same output
-// again (the merge is idempotent, so consumers of facts see no change and
-// readers of profiles at most a repeated version). A crash between 4 and 5
-// re-reads records that step 1 then skips. Nothing is lost and no state change
-// is applied twice.
-//
-// # Backpressure
-//
-// The poll loop never blocks on a worker: it appends to the worker's queue
-// and pauses fetching for the partition when the queue holds more than
-// Options.QueueBytes; the worker resumes it when the queue is half empty.
+// A crash at any point leaves Badger behind Kafka, never ahead. On
+// assignment a partition's fetching stays paused while the restorer reads
+// its changelog from Badger's checkpoint to the last stable offset: a warm
+// disk reads only what it missed, an empty or damaged one reads it all.
+// Rounds end before a rebalance may proceed (BlockRebalanceOnPoll), so a
+// partition never moves with uncommitted work; a partition lost without a
+// hand-over aborts the round. With Options.Standbys, instances tail the
+// changelogs of partitions they do not own, so a failover restores only
+// the tail.
 package processor

@@ -222,7 +222,8 @@ func (k *cluster) readAll(topic string) []*kgo.Record {
 	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ends, err := k.adm.ListEndOffsets(ctx, topic)
+	// The last stable offset: records of an open transaction are not read.
+	ends, err := k.adm.ListCommittedOffsets(ctx, topic)
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -236,7 +237,10 @@ func (k *cluster) readAll(topic string) []*kgo.Record {
 		return nil
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers take the last offsets; seeing them is how the
+		// reader knows it reached the end.
+		kgo.KeepControlRecords())
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -248,7 +252,9 @@ func (k *cluster) readAll(topic string) []*kgo.Record {
 			k.t.Fatalf("reading %s: %v (still waiting for %v)", topic, err, remaining)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
 			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
 				delete(remaining, r.Partition)
 			}
@@ -270,19 +276,6 @@ type profile struct {
 // checking on the way that versions of a profile only grow.
 func (k *cluster) finalProfiles() map[string]profile {
 	k.t.Helper()
-	return k.profilesChecked(true)
-}
-
-// latestProfiles returns the last record of every profile, as compaction
-// would keep it, without requiring versions to grow (a rebuilt state starts
-// counting again).
-func (k *cluster) latestProfiles() map[string]profile {
-	k.t.Helper()
-	return k.profilesChecked(false)
-}
-
-func (k *cluster) profilesChecked(monotonic bool) map[string]profile {
-	k.t.Helper()
 	out := map[string]profile{}
 	for _, r := range k.readAll(k.dict.Pipeline.ProfilesTopic) {
 		var p profile
@@ -292,7 +285,7 @@ func (k *cluster) profilesChecked(monotonic bool) map[string]profile {
 		if p.ProfileID != string(r.Key) {
 			k.t.Fatalf("record key %q carries profile %q", r.Key, p.ProfileID)
 		}
-		if prev, ok := out[p.ProfileID]; ok && monotonic && p.Version < prev.Version {
+		if prev, ok := out[p.ProfileID]; ok && p.Version < prev.Version {
 			k.t.Fatalf("profile %s: version %d after version %d", p.ProfileID, p.Version, prev.Version)
 		}
 		out[p.ProfileID] = p

@@ -11,14 +11,18 @@ type metrics struct {
 	recordsOut     *prometheus.CounterVec   // topic
 	deadLetters    *prometheus.CounterVec   // stage, reason
 	skipped        *prometheus.CounterVec   // reason
-	replaySkipped  *prometheus.CounterVec   // stage
+	restored       *prometheus.CounterVec   // changelog topic
 	batchDuration  *prometheus.HistogramVec // stage
 	batchRecords   *prometheus.HistogramVec // stage
 	profileUpdates prometheus.Counter
 	noopFacts      prometheus.Counter
-	paused         prometheus.Gauge
-	pauses         prometheus.Counter
 	assigned       prometheus.Gauge
+	restoring      prometheus.Gauge
+	standbys       prometheus.Gauge
+	restoreSeconds prometheus.Histogram
+	commitDuration prometheus.Histogram
+	rounds         prometheus.Counter
+	aborts         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -35,9 +39,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "profiled_records_skipped_total", Help: "Input records that carry no profile change (tombstones, truncates, ...), by reason.",
 		}, []string{"reason"}),
-		replaySkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "profiled_records_replay_skipped_total", Help: "Records re-delivered after a restart and skipped because the store had applied them.",
-		}, []string{"stage"}),
+		restored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "profiled_changelog_restored_records_total", Help: "Changelog records applied to the local state while restoring or tailing as a standby, by changelog topic.",
+		}, []string{"topic"}),
 		batchDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "profiled_batch_duration_seconds", Help: "Time to process and commit one batch, by stage.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -52,19 +56,34 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		noopFacts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "profiled_facts_noop_total", Help: "Facts that changed nothing (late, duplicate or losing values).",
 		}),
-		paused: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "profiled_partitions_paused", Help: "Partitions whose fetching is paused by backpressure.",
-		}),
-		pauses: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "profiled_fetch_pauses_total", Help: "Times a partition's fetching was paused because its queue was full.",
-		}),
 		assigned: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "profiled_partitions_assigned", Help: "Partitions assigned to this instance.",
 		}),
+		restoring: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "profiled_partitions_restoring", Help: "Assigned partitions whose state is still catching up with its changelog.",
+		}),
+		standbys: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "profiled_partitions_standby", Help: "Partitions of other instances whose changelog this instance tails as a standby.",
+		}),
+		restoreSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "profiled_restore_duration_seconds", Help: "Time from a partition's assignment until its state was current.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "profiled_round_commit_duration_seconds", Help: "Time to commit a round (the transaction, or the acknowledgements at least once).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		rounds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "profiled_rounds_committed_total", Help: "Rounds (transactions) committed.",
+		}),
+		aborts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "profiled_rounds_aborted_total", Help: "Rounds (transactions) aborted; their input is processed again.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.skipped, m.replaySkipped,
-			m.batchDuration, m.batchRecords, m.profileUpdates, m.noopFacts, m.paused, m.pauses, m.assigned)
+		reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.skipped, m.restored,
+			m.batchDuration, m.batchRecords, m.profileUpdates, m.noopFacts, m.assigned,
+			m.restoring, m.standbys, m.restoreSeconds, m.commitDuration, m.rounds, m.aborts)
 	}
 	return m
 }

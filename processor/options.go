@@ -1,8 +1,11 @@
 package processor
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,15 +27,37 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Logger; nil discards.
 	Logger *slog.Logger
-	// BatchRecords bounds how many records a worker processes per commit.
+	// AtLeastOnce turns transactions off: each round's output is produced
+	// and acknowledged, then its state stored, then its offsets committed.
+	// Lower latency; a crash can emit a profile version twice. The default
+	// is exactly-once.
+	AtLeastOnce bool
+	// TransactionalID identifies this instance's transactional producer
+	// (exactly-once only). It must be unique per instance and stable across
+	// its restarts, so that a restarted instance fences its previous life's
+	// open transaction at once instead of waiting for it to time out. Empty
+	// means "<group>-<hostname>".
+	TransactionalID string
+	// TransactionTimeout is how long the broker keeps a transaction of a
+	// crashed instance open before it aborts it; the partitions it wrote
+	// wait that long before another instance can take over. Zero means 20 s.
+	TransactionTimeout time.Duration
+	// CommitInterval is how long a round gathers records before its output,
+	// state and offsets commit together. Zero means 100 ms exactly-once and
+	// 0 (every poll) at-least-once.
+	CommitInterval time.Duration
+	// RoundRecords ends a round early once it processed this many records.
+	// Zero means 20000.
+	RoundRecords int
+	// BatchRecords bounds how many records a worker processes at once.
 	// Zero means 2000.
 	BatchRecords int
-	// QueueBytes is the per-partition queue size above which fetching the
-	// partition pauses. Zero means 4 MiB.
-	QueueBytes int
-	// DrainTimeout bounds how long a stopping worker may take to finish its
-	// in-flight batch before abandoning it (unstored and unmarked, so it is
-	// re-read). Zero means 30 s.
+	// Standbys is how many other instances keep a warm copy of each
+	// partition's state by tailing its changelog, so that a failover
+	// restores only what the standby had not yet read.
+	Standbys int
+	// DrainTimeout bounds how long shutdown may take to finish the current
+	// round. Zero means 30 s.
 	DrainTimeout time.Duration
 	// LogPersonalData logs every dead letter with its error text, which
 	// quotes the offending value (an email, a name). For local debugging
@@ -57,8 +82,21 @@ func (o *Options) validate() error {
 	if o.BatchRecords <= 0 {
 		o.BatchRecords = 2000
 	}
-	if o.QueueBytes <= 0 {
-		o.QueueBytes = 4 << 20
+	if o.RoundRecords <= 0 {
+		o.RoundRecords = 20000
+	}
+	if o.CommitInterval <= 0 && !o.AtLeastOnce {
+		o.CommitInterval = 100 * time.Millisecond
+	}
+	if o.TransactionTimeout <= 0 {
+		o.TransactionTimeout = 20 * time.Second
+	}
+	if o.Standbys < 0 {
+		errs = append(errs, errors.New("negative standbys"))
+	}
+	if o.TransactionalID == "" && o.Dictionary != nil {
+		host, _ := os.Hostname()
+		o.TransactionalID = o.Dictionary.Pipeline.Group + "-" + host
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
@@ -71,3 +109,20 @@ func (o *Options) validate() error {
 
 // RepartitionTopic is the internal topic between the two stages.
 func RepartitionTopic(d *dictionary.File) string { return d.Pipeline.Group + ".repartition" }
+
+// ChangelogTopic is the compacted topic that holds the merge stage's state,
+// co-partitioned with the repartition topic.
+func ChangelogTopic(d *dictionary.File) string { return d.Pipeline.Group + ".changelog" }
+
+// IngestChangelogTopic is the compacted topic that holds the ingest stage's
+// state (row owners) for one input topic, co-partitioned with it. Names
+// that would exceed Kafka's limit are shortened with a hash of the input's
+// name.
+func IngestChangelogTopic(d *dictionary.File, input string) string {
+	name := d.Pipeline.Group + ".changelog." + input
+	if len(name) <= 249 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(input))
+	return d.Pipeline.Group + ".changelog." + hex.EncodeToString(sum[:12])
+}

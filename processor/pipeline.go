@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -30,21 +29,31 @@ type Pipeline struct {
 	merger *merge.Merger
 	repart string
 	cl     *kgo.Client
+	sess   *kgo.GroupTransactSession // nil at least once
+	rs     *restorer
 	// clReady is closed once cl is set. kgo starts joining the group inside
 	// NewClient, so a rebalance callback can run before New has stored the
 	// client; the callbacks wait on this before touching p.cl (or starting
 	// workers that use it).
 	clReady chan struct{}
-	errc    chan error // first fatal worker error
+	errc    chan error // first fatal error
 	// cancel stops Run's poll loop; atomic because fatal runs both inside
 	// and outside p.mu (the rebalance callbacks hold it).
 	cancel  atomic.Pointer[context.CancelFunc]
 	dlLog   logLimiter
-	ready   atomic.Bool
+	joined  atomic.Bool
 	running atomic.Bool
 
-	// workers is touched only by the rebalance callbacks and Run, which kgo
-	// serializes with polling because of BlockRebalanceOnPoll.
+	// roundErr is the first produce failure of the open round.
+	roundErr atomic.Pointer[errBox]
+	// The open round, touched only by Run's goroutine: whether its
+	// transaction began, and the workers that took part.
+	roundOpen    bool
+	roundWorkers map[*worker]struct{}
+
+	// workers is changed only by the rebalance callbacks and read by Run,
+	// which kgo serializes with polling because of BlockRebalanceOnPoll;
+	// the restorer reads it under mu too.
 	mu      sync.Mutex
 	workers map[tp]*worker
 }
@@ -89,44 +98,102 @@ func New(opts Options) (*Pipeline, error) {
 		kgo.ConsumerGroup(d.Pipeline.Group),
 		kgo.ConsumeRegex(),
 		kgo.ConsumeTopics(patterns...),
+		// A topic pattern must never pick up the pipeline's own changelogs.
+		kgo.ConsumeExcludeTopics("^" + regexp.QuoteMeta(ChangelogTopic(d)) + `(\..*)?$`),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		// Rounds end before a rebalance may proceed, so a partition never
+		// moves with uncommitted work.
 		kgo.BlockRebalanceOnPoll(),
-		kgo.AutoCommitMarks(),
-		// The store's offset is the truth for what was applied; the group
-		// commit only saves re-reading, so commit it often.
-		kgo.AutoCommitInterval(time.Second),
+		kgo.DisableAutoCommit(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// See dropControl.
+		kgo.KeepControlRecords(),
 		// Kafka's default partitioner (murmur2 of the key), so that facts and
-		// profiles land where a Java client would put the same key.
-		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
-		kgo.AdjustFetchOffsetsFn(p.startOffsets),
+		// profiles land where a Java client would put the same key; the
+		// changelogs name their partition.
+		kgo.RecordPartitioner(partitioner{}),
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
 		kgo.WithLogger(kslog{p.log}),
 	}
-	kopts = append(kopts, opts.ClientOpts...)
-	cl, err := kgo.NewClient(kopts...)
-	if err != nil {
-		return nil, fmt.Errorf("creating kafka client: %w", err)
+	if !opts.AtLeastOnce {
+		kopts = append(kopts,
+			kgo.TransactionalID(opts.TransactionalID),
+			kgo.TransactionTimeout(opts.TransactionTimeout))
 	}
-	p.cl = cl
+	kopts = append(kopts, opts.ClientOpts...)
+	if opts.AtLeastOnce {
+		cl, err := kgo.NewClient(kopts...)
+		if err != nil {
+			return nil, fmt.Errorf("creating kafka client: %w", err)
+		}
+		p.cl = cl
+	} else {
+		sess, err := kgo.NewGroupTransactSession(kopts...)
+		if err != nil {
+			return nil, fmt.Errorf("creating kafka transactional session: %w", err)
+		}
+		p.sess, p.cl = sess, sess.Client()
+	}
+	rs, err := newRestorer(p)
+	if err != nil {
+		p.cl.Close()
+		return nil, err
+	}
+	p.rs = rs
 	close(p.clReady)
 	return p, nil
 }
 
+// partitioner routes changelog records to the partition they name and
+// everything else by Kafka's default (murmur2 of the key).
+type partitioner struct{}
+
+func (partitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if isChangelog(topic) {
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return kgo.StickyKeyPartitioner(nil).ForTopic(topic)
+}
+
+// isChangelog reports whether topic is one of the pipeline's changelogs;
+// only their records are produced with an explicit partition.
+func isChangelog(topic string) bool { return changelogRE.MatchString(topic) }
+
+var changelogRE = regexp.MustCompile(`\.changelog(\..*)?$`)
+
 // Ready reports whether the instance has joined the group and every assigned
-// partition has opened its state.
-func (p *Pipeline) Ready() bool { return p.ready.Load() }
+// partition has restored its state.
+func (p *Pipeline) Ready() bool {
+	if !p.joined.Load() {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.workers {
+		if !w.active.Load() {
+			return false
+		}
+	}
+	return true
+}
 
 // Client returns the pipeline's Kafka client (for admin calls that should
 // share its connection settings).
 func (p *Pipeline) Client() *kgo.Client { return p.cl }
 
-// Run consumes until ctx is done or a worker fails, then drains: workers
-// finish their in-flight batch, marked offsets are committed and the client
-// leaves the group. It returns nil after a clean shutdown.
+// Run consumes until ctx is done or a fatal error, then drains: the open
+// round commits, and the client leaves the group. It returns nil after a
+// clean shutdown.
+//
+// Work goes in rounds. A round polls and processes records for up to
+// Options.CommitInterval, then commits everything it did at once: with
+// exactly-once, the output records, changelog records and consumed offsets
+// in one Kafka transaction; at least once, by waiting for every
+// acknowledgement and then committing the offsets. Only then is the
+// round's state written to Badger, with the changelog offset it reflects.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("pipeline already ran")
@@ -134,80 +201,254 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.cancel.Store(&cancel)
+	restoreDone := make(chan struct{})
+	go func() {
+		defer close(restoreDone)
+		p.rs.run(runCtx)
+	}()
+
 	var runErr error
-	for {
+	for runErr == nil {
 		fetches := p.cl.PollRecords(runCtx, p.opts.BatchRecords*4)
-		if fetches.IsClientClosed() {
+		if fetches.IsClientClosed() || runCtx.Err() != nil {
 			break
 		}
 		// From here until AllowRebalance no rebalance can take partitions
-		// away. The shutdown below relies on it: it drains the workers and
-		// commits their marks while the partitions are still ours, so that
-		// nothing is marked for a partition another member already reads.
-		if err := runCtx.Err(); err != nil {
-			select {
-			case runErr = <-p.errc:
-			default:
+		// away: the round is processed and committed while they are ours.
+		n, err := p.dispatch(fetches)
+		if err == nil && n > 0 {
+			err = p.gather(runCtx, n)
+		}
+		if p.roundOpen || len(p.roundWorkers) > 0 || p.roundErr.Load() != nil {
+			// A round that failed is aborted so that its input is read
+			// again, by this instance or by the partition's next owner.
+			if eerr := p.endRound(ctx, err != nil); err == nil {
+				err = eerr
 			}
+		}
+		if err != nil {
+			runErr = err
 			break
 		}
-		fetches.EachError(func(topic string, partition int32, err error) {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
-			if ferr := fatalFetchErr(topic, p.dict.Pipeline.Group, err); ferr != nil {
-				p.fatal(ferr)
-				return
-			}
-			p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
-		})
-		p.mu.Lock()
-		fetches.EachPartition(func(f kgo.FetchTopicPartition) {
-			if len(f.Records) == 0 {
-				return
-			}
-			w := p.workers[tp{f.Topic, f.Partition}]
-			if w == nil {
-				// Not ours (any more): nothing was marked, the owner re-reads.
-				return
-			}
-			w.push(f.Records)
-		})
-		p.mu.Unlock()
 		select {
 		case runErr = <-p.errc:
-			cancel()
 		default:
-		}
-		if runErr != nil {
-			break
 		}
 		p.cl.AllowRebalance()
 	}
-	p.ready.Store(false)
-	// Stop every worker; each finishes its in-flight batch (or gives up on a
-	// fatal error) and marks what it committed.
-	p.mu.Lock()
-	all := make([]*worker, 0, len(p.workers))
-	for k, w := range p.workers {
-		all = append(all, w)
-		delete(p.workers, k)
-	}
-	p.mu.Unlock()
-	stopAll(all, true)
-	drainCtx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
-	defer dcancel()
-	if err := p.cl.CommitMarkedOffsets(drainCtx); err != nil && runErr == nil {
-		runErr = fmt.Errorf("committing offsets on shutdown: %w", err)
-	}
-	p.cl.CloseAllowingRebalance()
 	if runErr == nil {
 		select {
 		case runErr = <-p.errc:
 		default:
 		}
 	}
+	p.joined.Store(false)
+	cancel()
+	<-restoreDone
+	// Leaving the group revokes every partition, which stops the workers.
+	p.cl.CloseAllowingRebalance()
+	p.rs.close()
+	p.mu.Lock()
+	for k, w := range p.workers {
+		w.stop()
+		delete(p.workers, k)
+	}
+	p.mu.Unlock()
 	return runErr
+}
+
+// gather keeps polling into the open round until the commit interval is
+// over or the round is big enough. A quiet stream waits at most the
+// interval; the records polled so far are processed already.
+func (p *Pipeline) gather(ctx context.Context, n int) error {
+	if p.opts.CommitInterval <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(p.opts.CommitInterval)
+	for n < p.opts.RoundRecords {
+		wait := time.Until(deadline)
+		if wait <= 0 {
+			return nil
+		}
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		fetches := p.cl.PollRecords(pctx, p.opts.BatchRecords*4)
+		cancel()
+		if fetches.IsClientClosed() {
+			return nil
+		}
+		m, err := p.dispatch(fetches)
+		if err != nil {
+			return err
+		}
+		n += m
+		if ctx.Err() != nil {
+			return nil // shutting down: commit what the round holds
+		}
+	}
+	return nil
+}
+
+// dispatch hands each partition's records to its worker, in parallel, and
+// waits for all of them. It returns the number of records processed.
+func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
+	fetches.EachError(func(topic string, partition int32, err error) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		if ferr := fatalFetchErr(topic, p.dict.Pipeline.Group, err); ferr != nil {
+			p.fatal(ferr)
+			return
+		}
+		p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
+	})
+	var (
+		busy   []*worker
+		n      int
+		rewind map[string]map[int32]kgo.EpochOffset
+	)
+	p.mu.Lock()
+	fetches.EachPartition(func(f kgo.FetchTopicPartition) {
+		if len(f.Records) == 0 {
+			return
+		}
+		w := p.workers[tp{f.Topic, f.Partition}]
+		if w == nil || !w.active.Load() {
+			// Not processable now (the partition still restores): rewind it
+			// so that the records are fetched again. Polled offsets commit
+			// with the round, so an exactly-once round must abort too.
+			if rewind == nil {
+				rewind = map[string]map[int32]kgo.EpochOffset{}
+			}
+			if rewind[f.Topic] == nil {
+				rewind[f.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			rewind[f.Topic][f.Partition] = kgo.EpochOffset{Epoch: -1, Offset: f.Records[0].Offset}
+			return
+		}
+		if p.sess != nil && !p.roundOpen {
+			if err := p.begin(); err != nil {
+				p.fatal(err)
+				return
+			}
+		}
+		w.jobs <- job{kind: jobProcess, recs: f.Records}
+		busy = append(busy, w)
+		n += len(f.Records)
+	})
+	p.mu.Unlock()
+	var first error
+	for _, w := range busy {
+		if err := <-w.results; err != nil && first == nil {
+			first = err
+		}
+		if p.roundWorkers == nil {
+			p.roundWorkers = map[*worker]struct{}{}
+		}
+		p.roundWorkers[w] = struct{}{}
+	}
+	if first != nil {
+		return n, first
+	}
+	if rewind != nil {
+		p.log.Debug("records for partitions that are not ready; they are read again", "partitions", rewind)
+		p.cl.SetOffsets(rewind)
+		if p.sess != nil {
+			p.roundErr.CompareAndSwap(nil, &errBox{errUnprocessed})
+		}
+	}
+	return n, nil
+}
+
+func (p *Pipeline) begin() error {
+	if err := p.sess.Begin(); err != nil {
+		return fmt.Errorf("beginning a transaction: %w", err)
+	}
+	p.roundOpen = true
+	return nil
+}
+
+// endRound commits the open round, or aborts it when abort is set or a
+// produce failed. With exactly-once an abort rewinds the consumer to the
+// committed offsets; at least once a failed round is fatal (its output may
+// be partly written; the restart reads its input again).
+func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
+	defer cancel()
+	workers := p.roundWorkers
+	p.roundWorkers = nil
+	defer p.roundErr.Store(nil)
+	if box := p.roundErr.Load(); box != nil {
+		abort = true
+		if !errors.Is(box.err, errUnprocessed) {
+			p.log.Warn("aborting the round: a record could not be produced; its input is processed again", "err", box.err)
+		}
+	}
+	start := time.Now()
+	committed := false
+	if p.sess != nil {
+		p.roundOpen = false
+		try := kgo.TryCommit
+		if abort {
+			try = kgo.TryAbort
+		}
+		ok, err := p.sess.End(ctx, try)
+		switch {
+		case err != nil && isFenced(err):
+			return fmt.Errorf("another instance uses transactional id %q (each instance needs its own): %w", p.opts.TransactionalID, err)
+		case err != nil:
+			p.log.Warn("transaction failed; its input is processed again", "err", err)
+		}
+		committed = ok && err == nil
+	} else {
+		if err := p.cl.Flush(ctx); err != nil {
+			return fmt.Errorf("waiting for acknowledgements: %w", err)
+		}
+		if box := p.roundErr.Load(); box != nil && !errors.Is(box.err, errUnprocessed) {
+			return box.err
+		}
+		committed = true
+	}
+	p.m.commitDuration.Observe(time.Since(start).Seconds())
+	if !committed {
+		p.m.aborts.Inc()
+	}
+	// Store the state of a committed round (or forget an aborted one) in
+	// every worker, in parallel.
+	var last []*kgo.Record
+	for w := range workers {
+		kind := jobAbort
+		if committed && !w.lost.Load() {
+			kind = jobCommit
+			if w.last != nil {
+				last = append(last, w.last)
+			}
+		}
+		w.jobs <- job{kind: kind}
+	}
+	var first error
+	for w := range workers {
+		if err := <-w.results; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	if committed {
+		p.m.rounds.Inc()
+		if p.sess == nil && len(last) > 0 {
+			// At least once: the state is stored, so the offsets may move.
+			if err := p.cl.CommitRecords(ctx, last...); err != nil {
+				p.log.Warn("committing offsets; the records are read again and skipped as duplicates", "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func isFenced(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
 // fatal records the first fatal error and stops the poll loop, which may be
@@ -222,10 +463,12 @@ func (p *Pipeline) fatal(err error) {
 	}
 }
 
-func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+// assigned opens the new partitions. Their fetching is paused until their
+// state has caught up with its changelog; the restorer resumes them.
+func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	<-p.clReady
+	p.cl.PauseFetchPartitions(m)
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	var opened []*worker
 	for topic, parts := range m {
 		for _, part := range parts {
@@ -233,144 +476,43 @@ func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, m map[string][]i
 			if _, ok := p.workers[k]; ok {
 				continue
 			}
-			w, err := p.newWorker(k)
-			if err != nil {
-				p.fatal(fmt.Errorf("opening partition %s/%d: %w", topic, part, err))
-				continue
-			}
+			w := p.newWorker(k)
+			p.workers[k] = w
+			w.start()
 			opened = append(opened, w)
 		}
 	}
-	if err := p.checkLogs(ctx, opened); err != nil {
-		p.fatal(err)
-		return
-	}
-	for _, w := range opened {
-		p.workers[w.tp] = w
-		w.start()
-	}
 	p.m.assigned.Set(float64(len(p.workers)))
-	p.ready.Store(true)
-	p.log.Debug("partitions assigned", "assigned", m, "total", len(p.workers))
+	p.mu.Unlock()
+	p.joined.Store(true)
+	for _, w := range opened {
+		p.rs.restore(w)
+	}
+	p.rs.refreshStandbys()
+	p.log.Debug("partitions assigned", "assigned", m)
 }
 
-// startOffsets makes the store, not the group's committed offsets, decide
-// where each assigned partition resumes: right after the last record the
-// store applied, or at the start of the log when the store has nothing (a
-// new or deleted data directory). The group's commit can be ahead of the
-// store (a crash between the two writes, a lost disk) and would then skip
-// records the state never saw; it can also be behind, which only costs
-// re-reading what the store then skips.
-func (p *Pipeline) startOffsets(_ context.Context, m map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
-	for topic, parts := range m {
-		for part := range parts {
-			applied, err := p.partitionStore(tp{topic, part}).Offset()
-			if err != nil {
-				return nil, fmt.Errorf("reading the stored offset of %s/%d: %w", topic, part, err)
-			}
-			if applied < 0 {
-				parts[part] = kgo.NewOffset().AtStart()
-			} else {
-				parts[part] = kgo.NewOffset().At(applied + 1).WithEpoch(-1)
-			}
-		}
-	}
-	return m, nil
-}
-
-// checkLogs refuses partitions whose log cannot continue their stored
-// state:
-//
-//   - the store has applied offsets beyond the end of the log: the topic was
-//     re-created or the broker lost its log, and new records would reuse
-//     offsets the store counts as applied and be skipped without a trace;
-//   - the log starts after the next offset the store needs: retention
-//     deleted records before they were processed (or, for an empty store,
-//     the repartition topic no longer holds every fact).
-//
-// Stopping with an explanation is the only safe answer to both. When the
-// offsets cannot be read after a few tries the check fails closed too.
-func (p *Pipeline) checkLogs(ctx context.Context, ws []*worker) error {
-	topics := map[string]bool{}
-	for _, w := range ws {
-		topics[w.tp.topic] = true
-	}
-	if len(topics) == 0 {
-		return nil
-	}
-	names := make([]string, 0, len(topics))
-	for t := range topics {
-		names = append(names, t)
-	}
-	adm := kadm.NewClient(p.cl)
-	var (
-		starts, ends kadm.ListedOffsets
-		err          error
-	)
-	for attempt := range 5 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("checking the logs of the assigned partitions: %w", ctx.Err())
-			case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
-			}
-		}
-		if starts, err = adm.ListStartOffsets(ctx, names...); err == nil {
-			err = starts.Error()
-		}
-		if err == nil {
-			if ends, err = adm.ListEndOffsets(ctx, names...); err == nil {
-				err = ends.Error()
-			}
-		}
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("cannot verify that the assigned partitions' logs match their stored state: %w", err)
-	}
-	var errs []error
-	for _, w := range ws {
-		start, _ := starts.Lookup(w.tp.topic, w.tp.partition)
-		end, _ := ends.Lookup(w.tp.topic, w.tp.partition)
-		switch {
-		case w.applied >= 0 && w.applied >= end.Offset:
-			errs = append(errs, fmt.Errorf("partition %s/%d: the state store has applied offsets up to %d but the log ends at %d: "+
-				"the topic was re-created or the broker lost its log; move the data directory aside so the state is rebuilt from the topics, or restore the log",
-				w.tp.topic, w.tp.partition, w.applied, end.Offset))
-		case w.applied >= 0 && w.applied+1 < start.Offset:
-			errs = append(errs, fmt.Errorf("partition %s/%d: the state store needs offset %d next but the log now starts at %d: "+
-				"retention deleted records before they were processed; their changes are lost to this pipeline. "+
-				"Move the data directory aside to rebuild from what the topics still hold, and lengthen the topic's retention",
-				w.tp.topic, w.tp.partition, w.applied+1, start.Offset))
-		case w.applied < 0 && w.tp.topic == p.repart && start.Offset > 0:
-			errs = append(errs, fmt.Errorf("partition %s/%d: the state store is empty and the repartition topic no longer starts at 0 (it starts at %d): "+
-				"the merge state cannot be rebuilt from it; keep its retention unlimited (retention.ms=-1)",
-				w.tp.topic, w.tp.partition, start.Offset))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// revoked runs before the partitions go to another member: finish the
-// in-flight batches, then commit what they marked. Returning from this
-// callback releases the partitions, so nothing may be marked afterwards;
-// stop() returns only once the worker has exited.
-func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+// revoked runs between rounds (rounds end before AllowRebalance), so the
+// partitions have no uncommitted work: stop their workers and restores.
+func (p *Pipeline) revoked(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	<-p.clReady
-	ws := p.take(m)
-	stopAll(ws, true)
-	if err := cl.CommitMarkedOffsets(ctx); err != nil {
-		p.log.Warn("committing offsets of revoked partitions", "err", err)
+	for _, w := range p.take(m) {
+		w.stop()
+		p.rs.cancel(w)
 	}
+	p.rs.refreshStandbys()
 }
 
-// lost runs when the partitions are already gone (session expired): stop
-// without marking; another member owns them now.
+// lost runs when the partitions are already another member's (session
+// expired): nothing of theirs may be committed. The transactional session
+// aborts the open round; at least once, the round skips their offsets.
 func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	<-p.clReady
-	stopAll(p.take(m), false)
+	for _, w := range p.take(m) {
+		w.lost.Store(true)
+		w.stop()
+		p.rs.cancel(w)
+	}
 }
 
 func (p *Pipeline) take(m map[string][]int32) []*worker {
@@ -388,18 +530,6 @@ func (p *Pipeline) take(m map[string][]int32) []*worker {
 	}
 	p.m.assigned.Set(float64(len(p.workers)))
 	return ws
-}
-
-func stopAll(ws []*worker, drain bool) {
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.stop(drain)
-		}()
-	}
-	wg.Wait()
 }
 
 // fatalFetchErr turns the errors that retrying cannot fix (the principal

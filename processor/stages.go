@@ -28,13 +28,13 @@ const (
 
 type ingestStage struct {
 	p      *Pipeline
-	part   *store.Partition
+	w      *worker
 	owners map[string]ingest.Owner // written this batch
 	rec    ingest.Record
 }
 
-func newIngestStage(p *Pipeline, part *store.Partition, _ tp) *ingestStage {
-	return &ingestStage{p: p, part: part, owners: map[string]ingest.Owner{}}
+func newIngestStage(p *Pipeline, w *worker) *ingestStage {
+	return &ingestStage{p: p, w: w, owners: map[string]ingest.Owner{}}
 }
 
 func (s *ingestStage) name() string { return "ingest" }
@@ -44,7 +44,7 @@ func (s *ingestStage) GetOwner(key []byte) (ingest.Owner, bool, error) {
 	if o, ok := s.owners[string(key)]; ok {
 		return o, true, nil
 	}
-	v, err := s.part.Get(kindOwner, key)
+	v, err := s.w.get(kindOwner, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return ingest.Owner{}, false, nil
 	}
@@ -119,7 +119,7 @@ func decodeOwner(b []byte) (ingest.Owner, error) {
 
 type mergeStage struct {
 	p        *Pipeline
-	part     *store.Partition
+	w        *worker
 	profiles map[string]*entry
 	order    []string            // profile ids in first-touch order, for output order
 	seen     map[string]struct{} // de-duplication ids added this batch
@@ -132,8 +132,8 @@ type entry struct {
 	maxTime int64
 }
 
-func newMergeStage(p *Pipeline, part *store.Partition) *mergeStage {
-	return &mergeStage{p: p, part: part, profiles: map[string]*entry{}, seen: map[string]struct{}{}}
+func newMergeStage(p *Pipeline, w *worker) *mergeStage {
+	return &mergeStage{p: p, w: w, profiles: map[string]*entry{}, seen: map[string]struct{}{}}
 }
 
 func (s *mergeStage) name() string { return "merge" }
@@ -149,7 +149,7 @@ func (s *mergeStage) load(id string) (*entry, error) {
 		return e, nil
 	}
 	e := &entry{}
-	v, err := s.part.Get(kindProfile, []byte(id))
+	v, err := s.w.get(kindProfile, []byte(id))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		e.st = merge.NewState()
@@ -181,7 +181,7 @@ func (s *mergeStage) SeenOrAdd(profile, counter, id string) (bool, error) {
 	if _, ok := s.seen[string(k)]; ok {
 		return true, nil
 	}
-	_, err := s.part.Get(kindSeen, k)
+	_, err := s.w.get(kindSeen, k)
 	switch {
 	case err == nil:
 		return true, nil

@@ -16,6 +16,7 @@ import (
 type Topics struct {
 	Partitions  int32
 	Repartition string
+	Changelog   string
 	Profiles    string
 	DLQ         string
 	Inputs      []string // literal source topics
@@ -26,6 +27,7 @@ func TopicsOf(d *dictionary.File) Topics {
 	t := Topics{
 		Partitions:  int32(d.Pipeline.Partitions),
 		Repartition: RepartitionTopic(d),
+		Changelog:   ChangelogTopic(d),
 		Profiles:    d.Pipeline.ProfilesTopic,
 		DLQ:         d.Pipeline.DLQTopic,
 	}
@@ -44,15 +46,15 @@ func TopicsOf(d *dictionary.File) Topics {
 // error: profiles would be routed to partitions whose state lives elsewhere.
 func (t Topics) Ensure(ctx context.Context, adm *kadm.Client, withInputs bool) error {
 	compact := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
-	// Facts are, until a changelog exists, the only durable copy of the
-	// merge state: an instance with an empty store rebuilds it from the
-	// repartition topic, so the topic keeps everything.
+	// The changelog holds the merge state, but facts must outlive any
+	// pause of the merge stage, so the repartition topic keeps everything.
 	keepAll := map[string]*string{"retention.ms": kadm.StringPtr("-1"), "retention.bytes": kadm.StringPtr("-1")}
 	want := []struct {
 		name    string
 		configs map[string]*string
 	}{
 		{t.Repartition, keepAll},
+		{t.Changelog, changelogConfigs()},
 		{t.Profiles, compact},
 		{t.DLQ, nil},
 	}

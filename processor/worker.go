@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/store"
@@ -17,9 +17,10 @@ import (
 // stage is what a worker does with its partition's records.
 type stage interface {
 	// process turns one batch into output records and state writes. It must
-	// not produce or commit anything itself.
+	// not produce or commit anything itself; it reads state through the
+	// worker (get), which sees the round's uncommitted writes.
 	process(ctx context.Context, recs []*kgo.Record, out *output) error
-	// reset forgets in-memory state after a failed batch.
+	// reset forgets in-memory state after a failed or aborted batch.
 	reset()
 	name() string
 }
@@ -30,57 +31,95 @@ type output struct {
 	batch   store.Batch
 }
 
-// worker owns one assigned partition: its queue, its state and its offset.
-type worker struct {
-	p     *Pipeline
-	tp    tp
-	part  *store.Partition
-	stage stage
+// jobKind is what the poll loop asks a worker to do.
+type jobKind int
 
-	applied int64 // last offset whose effects are stored; owned by run
+const (
+	jobProcess jobKind = iota // process records into the open round
+	jobCommit                 // the round committed: store its state
+	jobAbort                  // the round aborted: forget it
+)
 
-	mu         sync.Mutex
-	queue      []*kgo.Record
-	queueBytes int
-	paused     bool
-
-	wake  chan struct{} // capacity 1: coalesces wake-ups
-	quit  chan struct{}
-	done  chan struct{}
-	drain bool // set before quit is closed
-
-	// ctx aborts an in-flight batch: at once when the partition is lost, or
-	// when draining takes longer than Options.DrainTimeout. Otherwise a
-	// batch waits as long as Kafka needs: kgo retries what is retryable, and
-	// a broker that is down for a minute must not crash the pipeline.
-	ctx    context.Context
-	cancel context.CancelFunc
+type job struct {
+	kind jobKind
+	recs []*kgo.Record
 }
 
-func (p *Pipeline) newWorker(k tp) (*worker, error) {
+// overlayValue is one uncommitted state write of the current round.
+type overlayValue struct {
+	value   []byte
+	deleted bool
+}
+
+// worker owns one assigned partition and all of its state. Its goroutine is
+// the only one that touches the partition's store namespace while the
+// worker is active; while it restores, the restorer writes instead and the
+// worker gets no jobs.
+type worker struct {
+	p         *Pipeline
+	tp        tp
+	part      *store.Partition
+	stage     stage
+	changelog string // topic mirroring the partition's state
+
+	jobs    chan job
+	results chan error
+	done    chan struct{}
+
+	// active is false while the partition restores its state; its fetching
+	// is paused then and the poll loop sends it nothing.
+	active atomic.Bool
+	// lost is set when the partition went to another member without a
+	// clean hand-over: nothing of this round may be stored or committed.
+	lost atomic.Bool
+
+	// ctx aborts in-flight produce calls when the partition is lost or the
+	// pipeline gives up draining.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// Round state, owned by the worker goroutine (the poll loop reads it only
+	// between jobs, after a result was received).
+	pending  store.Batch             // state writes of the round, in order
+	overlay  map[string]overlayValue // string(kind)+key -> latest write
+	last     *kgo.Record             // last input record of the round
+	produced bool                    // the round produced changelog records
+
+	// clMu guards clLast, which produce promises update.
+	clMu   sync.Mutex
+	clLast int64 // highest acknowledged changelog offset of the round
+}
+
+func (p *Pipeline) newWorker(k tp) *worker {
 	w := &worker{
-		p:    p,
-		tp:   k,
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		p:       p,
+		tp:      k,
+		jobs:    make(chan job),
+		results: make(chan error),
+		done:    make(chan struct{}),
+		overlay: map[string]overlayValue{},
+		clLast:  -1,
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.part = p.partitionStore(k)
+	w.changelog = p.changelogOf(k.topic)
 	if k.topic == p.repart {
-		w.stage = newMergeStage(p, w.part)
+		w.stage = newMergeStage(p, w)
 	} else {
-		w.stage = newIngestStage(p, w.part, k)
+		w.stage = newIngestStage(p, w)
 	}
-	off, err := w.part.Offset()
-	if err != nil {
-		return nil, fmt.Errorf("reading stored offset: %w", err)
-	}
-	w.applied = off
-	return w, nil
+	return w
 }
 
-// partitionStore is the store namespace of one assigned partition.
+// changelogOf names the changelog of a consumed topic's state.
+func (p *Pipeline) changelogOf(topic string) string {
+	if topic == p.repart {
+		return ChangelogTopic(p.dict)
+	}
+	return IngestChangelogTopic(p.dict, topic)
+}
+
+// partitionStore is the store namespace of one partition.
 func (p *Pipeline) partitionStore(k tp) *store.Partition {
 	if k.topic == p.repart {
 		return p.opts.Store.Partition("merge", k.partition)
@@ -88,240 +127,215 @@ func (p *Pipeline) partitionStore(k tp) *store.Partition {
 	return p.opts.Store.Partition("ingest/"+k.topic, k.partition)
 }
 
+// get reads state as of the round so far: the round's own writes first,
+// then the store.
+func (w *worker) get(kind byte, key []byte) ([]byte, error) {
+	if len(w.overlay) > 0 {
+		if v, ok := w.overlay[overlayKey(kind, key)]; ok {
+			if v.deleted {
+				return nil, store.ErrNotFound
+			}
+			return v.value, nil
+		}
+	}
+	return w.part.Get(kind, key)
+}
+
+func overlayKey(kind byte, key []byte) string {
+	b := make([]byte, 0, 1+len(key))
+	b = append(b, kind)
+	return string(append(b, key...))
+}
+
 func (w *worker) start() { go w.run() }
 
-// push appends polled records; called only from the poll loop.
-func (w *worker) push(recs []*kgo.Record) {
-	n := 0
-	for _, r := range recs {
-		n += len(r.Key) + len(r.Value) + 64
-	}
-	w.mu.Lock()
-	w.queue = append(w.queue, recs...)
-	w.queueBytes += n
-	if !w.paused && w.queueBytes > w.p.opts.QueueBytes {
-		w.paused = true
-		w.p.cl.PauseFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
-		w.p.m.paused.Inc()
-		w.p.m.pauses.Inc()
-	}
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+// run serves jobs until the jobs channel is closed.
+func (w *worker) run() {
+	defer close(w.done)
+	for j := range w.jobs {
+		var err error
+		switch j.kind {
+		case jobProcess:
+			err = w.process(j.recs)
+		case jobCommit:
+			err = w.commit()
+		case jobAbort:
+			w.abort()
+		}
+		w.results <- err
 	}
 }
 
-// take removes up to n records from the queue and resumes fetching when
-// the queue has drained below half its budget.
-func (w *worker) take(n int) []*kgo.Record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.queue) == 0 {
-		return nil
+// stop ends the worker goroutine and waits for it. The caller makes sure no
+// round is open for the worker (rounds end before partitions move).
+func (w *worker) stop() {
+	w.cancel()
+	close(w.jobs)
+	<-w.done
+}
+
+// process runs the records through the stage in batches and sends what
+// they produce into the open round: output records, and the state writes
+// both into the round's overlay and onto the changelog.
+func (w *worker) process(recs []*kgo.Record) error {
+	// The last record, control or not, is what the round commits past
+	// (at least once it names the offsets to commit).
+	w.last = recs[len(recs)-1]
+	recs = dropControl(recs)
+	for len(recs) > 0 {
+		n := min(len(recs), w.p.opts.BatchRecords)
+		if err := w.batch(recs[:n]); err != nil {
+			return fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err)
+		}
+		recs = recs[n:]
 	}
-	n = min(n, len(w.queue))
-	recs := make([]*kgo.Record, n)
-	copy(recs, w.queue)
-	for i, r := range w.queue[:n] {
-		w.queueBytes -= len(r.Key) + len(r.Value) + 64
-		w.queue[i] = nil
+	return nil
+}
+
+func (w *worker) batch(recs []*kgo.Record) error {
+	start := time.Now()
+	w.p.m.recordsIn.WithLabelValues(w.tp.topic).Add(float64(len(recs)))
+	var out output
+	if err := w.stage.process(w.ctx, recs, &out); err != nil {
+		w.stage.reset()
+		return err
 	}
-	w.queue = w.queue[n:]
-	if w.paused && w.queueBytes <= w.p.opts.QueueBytes/2 {
-		w.paused = false
-		w.p.cl.ResumeFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
-		w.p.m.paused.Dec()
+	for _, r := range out.records {
+		w.p.produce(w.ctx, r)
+	}
+	out.batch.Each(func(kind byte, key, value []byte, deleted bool) {
+		k := overlayKey(kind, key)
+		w.overlay[k] = overlayValue{value: value, deleted: deleted}
+		if deleted {
+			w.pending.Delete(kind, key)
+		} else {
+			w.pending.Set(kind, key, value)
+		}
+		cl := &kgo.Record{Topic: w.changelog, Partition: w.tp.partition, Key: []byte(k)}
+		if !deleted {
+			// A nil value is a tombstone; state that is present but empty
+			// (a de-duplication marker) must stay a zero-length value.
+			cl.Value = value
+			if cl.Value == nil {
+				cl.Value = []byte{}
+			}
+		}
+		w.produced = true
+		w.p.produceChangelog(w.ctx, cl, w)
+	})
+	st := w.stage.name()
+	w.p.m.batchDuration.WithLabelValues(st).Observe(time.Since(start).Seconds())
+	w.p.m.batchRecords.WithLabelValues(st).Observe(float64(len(recs)))
+	return nil
+}
+
+// dropControl removes transaction markers. The consumer keeps them only so
+// that the committed offsets move past them: otherwise a partition written
+// by transactions (the repartition topic) would show a lag of one marker
+// for ever.
+func dropControl(recs []*kgo.Record) []*kgo.Record {
+	for i, r := range recs {
+		if r.Attrs.IsControl() {
+			out := append(make([]*kgo.Record, 0, len(recs)-1), recs[:i]...)
+			for _, r := range recs[i+1:] {
+				if !r.Attrs.IsControl() {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
 	}
 	return recs
 }
 
-// stop ends the worker and waits for it. With drain, the in-flight batch is
-// finished and marked; without, it is abandoned unmarked (the partition was
-// lost, so another member re-reads it).
-func (w *worker) stop(drain bool) {
-	w.mu.Lock()
-	w.drain = drain
-	if w.paused {
-		w.paused = false
-		w.p.m.paused.Dec()
-		w.p.cl.ResumeFetchPartitions(map[string][]int32{w.tp.topic: {w.tp.partition}})
+// acked records the offset of an acknowledged changelog record.
+func (w *worker) acked(offset int64) {
+	w.clMu.Lock()
+	w.clLast = max(w.clLast, offset)
+	w.clMu.Unlock()
+}
+
+// commit stores the committed round's state with the changelog offset it
+// reflects, so that a restart catches up from exactly there.
+func (w *worker) commit() error {
+	defer w.endRound()
+	if w.pending.Len() == 0 {
+		return nil
 	}
-	w.mu.Unlock()
-	close(w.quit)
-	defer w.cancel()
-	if !drain {
-		w.cancel()
-		<-w.done
+	w.clMu.Lock()
+	checkpoint := w.clLast
+	w.clMu.Unlock()
+	if !w.produced {
+		checkpoint = -1
+	}
+	if err := w.part.CommitAll(&w.pending, checkpoint); err != nil {
+		return fmt.Errorf("partition %s/%d: storing committed state at changelog offset %d: %w",
+			w.tp.topic, w.tp.partition, checkpoint, err)
+	}
+	return nil
+}
+
+// abort forgets the round: its output was aborted (or never acknowledged)
+// and its input is read again.
+func (w *worker) abort() {
+	w.stage.reset()
+	w.endRound()
+}
+
+func (w *worker) endRound() {
+	w.pending.Reset()
+	clear(w.overlay)
+	w.last = nil
+	w.produced = false
+}
+
+// produce sends one output record into the open round; the round ends
+// with the acknowledgement of every record (Flush) and fails if any failed.
+func (p *Pipeline) produce(ctx context.Context, r *kgo.Record) {
+	if r.Topic == p.dict.Pipeline.DLQTopic {
+		clipDeadLetter(r)
+	}
+	p.cl.Produce(ctx, r, p.promise)
+}
+
+func (p *Pipeline) produceChangelog(ctx context.Context, r *kgo.Record, w *worker) {
+	p.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+		if err == nil {
+			w.acked(r.Offset)
+		}
+		p.promise(r, err)
+	})
+}
+
+func (p *Pipeline) promise(r *kgo.Record, err error) {
+	if err != nil {
+		p.roundErr.CompareAndSwap(nil, &errBox{fmt.Errorf("producing to %s: %w", r.Topic, err)})
 		return
 	}
-	t := time.NewTimer(w.p.opts.DrainTimeout)
-	defer t.Stop()
-	select {
-	case <-w.done:
-	case <-t.C:
-		w.p.log.Warn("abandoning the in-flight batch: draining took too long",
-			"topic", w.tp.topic, "partition", w.tp.partition, "timeout", w.p.opts.DrainTimeout)
-		w.cancel()
-		<-w.done
-	}
+	p.m.recordsOut.WithLabelValues(r.Topic).Inc()
 }
 
-func (w *worker) run() {
-	defer close(w.done)
-	for {
-		select {
-		case <-w.quit:
-			return
-		case <-w.wake:
-		}
-		for {
-			select {
-			case <-w.quit:
-				return
-			default:
-			}
-			recs := w.take(w.p.opts.BatchRecords)
-			if len(recs) == 0 {
-				break
-			}
-			if err := w.batch(recs); err != nil {
-				if w.ctx.Err() != nil {
-					return // aborted on purpose: nothing was stored or marked
-				}
-				w.p.fatal(fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err))
-				return
-			}
-		}
-	}
-}
+type errBox struct{ err error }
 
-// batch runs the commit protocol described in the package documentation.
-func (w *worker) batch(recs []*kgo.Record) error {
-	start := time.Now()
-	// The batch runs to completion even when the pipeline is shutting down
-	// (that is what "shutdown drains" promises); only w.ctx aborts it.
-	ctx := w.ctx
+// maxDeadLetter is the largest dead letter sent whole. A dead letter
+// carries the rejected record; when that is more than a broker takes by
+// default (1 MiB), retrying could never succeed and the partition would
+// stop on every restart. Keep the head of the value and say so.
+const maxDeadLetter = 1<<20 - 64<<10
 
-	fresh := recs[:0:0]
-	for _, r := range recs {
-		if r.Offset <= w.applied {
-			continue
-		}
-		fresh = append(fresh, r)
+func clipDeadLetter(r *kgo.Record) {
+	size := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		size += len(h.Key) + len(h.Value)
 	}
-	if skipped := len(recs) - len(fresh); skipped > 0 {
-		w.p.m.replaySkipped.WithLabelValues(w.stage.name()).Add(float64(skipped))
+	if size <= maxDeadLetter {
+		return
 	}
-	if len(fresh) == 0 {
-		// Everything was applied before a restart: still move the group's
-		// offset on, or its lag would never reach zero.
-		w.mark(recs[len(recs)-1])
-		return nil
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: "profiled.truncated", Value: []byte(strconv.Itoa(len(r.Value)))})
+	r.Value = r.Value[:min(len(r.Value), 16<<10)]
+	if len(r.Key) > 16<<10 {
+		r.Key = r.Key[:16<<10]
 	}
-	w.p.m.recordsIn.WithLabelValues(w.tp.topic).Add(float64(len(fresh)))
-
-	var out output
-	if err := w.stage.process(ctx, fresh, &out); err != nil {
-		w.stage.reset()
-		return err
-	}
-	// State writes must fit one store transaction. process has no side
-	// effects, so a batch that would not fit is simply done in halves, before
-	// anything is produced.
-	if maxN, maxB := w.p.opts.Store.MaxBatch(); len(fresh) > 1 &&
-		(int64(out.batch.Len())+1 > maxN*4/5 || int64(out.batch.Size())+64 > maxB*4/5) {
-		w.stage.reset()
-		half := len(fresh) / 2
-		if err := w.batch(fresh[:half]); err != nil {
-			return err
-		}
-		return w.batch(fresh[half:])
-	}
-	if err := w.produce(ctx, out.records); err != nil {
-		w.stage.reset()
-		return err
-	}
-	last := fresh[len(fresh)-1]
-	if err := w.part.Commit(&out.batch, last.Offset); err != nil {
-		w.stage.reset()
-		return fmt.Errorf("storing state at offset %d: %w", last.Offset, err)
-	}
-	w.applied = last.Offset
-
-	w.mark(last)
-	st := w.stage.name()
-	w.p.m.batchDuration.WithLabelValues(st).Observe(time.Since(start).Seconds())
-	w.p.m.batchRecords.WithLabelValues(st).Observe(float64(len(fresh)))
-	return nil
-}
-
-// mark marks r for the group's commit unless the partition was lost: a
-// lost partition belongs to another member, whose commits must not be
-// overwritten.
-func (w *worker) mark(r *kgo.Record) {
-	w.mu.Lock()
-	lost := w.isStopping() && !w.drain
-	w.mu.Unlock()
-	if !lost {
-		w.p.cl.MarkCommitRecords(r)
-	}
-}
-
-func (w *worker) isStopping() bool {
-	select {
-	case <-w.quit:
-		return true
-	default:
-		return false
-	}
-}
-
-// produce sends the records and waits for every acknowledgement. kgo retries
-// retryable errors itself; what comes back is final, and fails the batch.
-func (w *worker) produce(ctx context.Context, recs []*kgo.Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		first    error
-		tooLarge []*kgo.Record
-	)
-	dlq := w.p.dict.Pipeline.DLQTopic
-	wg.Add(len(recs))
-	for _, r := range recs {
-		w.p.cl.Produce(ctx, r, func(r *kgo.Record, err error) {
-			defer wg.Done()
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				w.p.m.recordsOut.WithLabelValues(r.Topic).Inc()
-			case r.Topic == dlq && errors.Is(err, kerr.MessageTooLarge):
-				tooLarge = append(tooLarge, r)
-			case first == nil:
-				first = fmt.Errorf("producing to %s: %w", r.Topic, err)
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil || len(tooLarge) == 0 {
-		return first
-	}
-	// A dead letter carries the rejected record whole; when that is more
-	// than the broker takes, retrying can never succeed and the partition
-	// would stop on every restart. Keep the head of the value and say so.
-	for _, r := range tooLarge {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: "profiled.truncated", Value: []byte(strconv.Itoa(len(r.Value)))})
-		r.Value = r.Value[:min(len(r.Value), 16<<10)]
-	}
-	if err := w.p.cl.ProduceSync(ctx, tooLarge...).FirstErr(); err != nil {
-		return fmt.Errorf("producing truncated dead letters to %s: %w", dlq, err)
-	}
-	w.p.m.recordsOut.WithLabelValues(dlq).Add(float64(len(tooLarge)))
-	return nil
 }
 
 // deadLetter builds the dead-letter record for r: key and value as received,
@@ -385,3 +399,5 @@ func (l *logLimiter) allow(key string, now time.Time) (int, bool) {
 	l.last[key], l.held[key] = now, 0
 	return n, true
 }
+
+var errUnprocessed = errors.New("records arrived for a partition that is not ready")

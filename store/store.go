@@ -81,6 +81,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,6 +209,9 @@ func Open(o Options) (*DB, error) {
 		return nil, keyMismatch(o.Dir, key != nil)
 	}
 	if err != nil {
+		if looksCorrupt(err) {
+			return nil, fmt.Errorf("opening badger at %q: %w: %w", o.Dir, ErrCorrupt, err)
+		}
 		return nil, fmt.Errorf("opening badger at %q: %w", o.Dir, mapErr(err))
 	}
 	db := &DB{bdb: bdb, log: log}
@@ -222,6 +226,23 @@ func Open(o Options) (*DB, error) {
 		go db.gcLoop(ctx, o.GCInterval)
 	}
 	return db, nil
+}
+
+// looksCorrupt tells damaged files (a torn MANIFEST, a table whose checksum
+// fails) from problems the operator must fix (a directory locked by another
+// process, permissions, a full disk), which must never be answered by
+// moving the state aside.
+func looksCorrupt(err error) bool {
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "lock") || strings.Contains(msg, "permission") || strings.Contains(msg, "no space") {
+		return false
+	}
+	for _, s := range []string{"checksum", "corrupt", "manifest", "truncate", "bad magic", "unexpected eof"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // sized derives Badger's memory settings from one budget. Badger's defaults
@@ -295,7 +316,7 @@ func (db *DB) checkLayout() error {
 	case err != nil:
 		return fmt.Errorf("reading layout version: %w", err)
 	case len(have) != 1 || have[0] != layoutVersion:
-		return fmt.Errorf("store: data directory has layout %v, this build reads layout %d", have, layoutVersion)
+		return fmt.Errorf("%w: data directory has layout %v, this build reads layout %d", ErrCorrupt, have, layoutVersion)
 	}
 	return nil
 }
@@ -384,8 +405,9 @@ func (p *Partition) Get(kind byte, key []byte) ([]byte, error) {
 	return open(out)
 }
 
-// Offset returns the offset of the last input record whose effects are
-// stored, or -1 when there is none.
+// Offset returns the checkpoint stored with the last Commit (for the
+// pipeline: the offset of the last changelog record the partition's state
+// reflects), or -1 when there is none.
 func (p *Partition) Offset() (int64, error) {
 	v, err := p.Get(kindOffset, nil)
 	if errors.Is(err, ErrNotFound) {
@@ -400,6 +422,17 @@ func (p *Partition) Offset() (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
+// Drop deletes everything the partition holds, checkpoint included, so that
+// it can be rebuilt from its changelog. Badger blocks other writes while it
+// drops a prefix, so this is for rare events (a corrupt value, a partition
+// that was moved away for good).
+func (p *Partition) Drop() error {
+	if err := p.db.bdb.DropPrefix(p.prefix); err != nil {
+		return fmt.Errorf("dropping partition state: %w", mapErr(err))
+	}
+	return nil
+}
+
 // Batch collects writes for one Commit.
 type Batch struct {
 	sets []kv
@@ -407,20 +440,21 @@ type Batch struct {
 }
 
 type kv struct {
-	kind  byte
-	key   []byte
-	value []byte // nil means delete
+	kind    byte
+	deleted bool
+	key     []byte
+	value   []byte
 }
 
 // Set stores value under (kind, key). The slices are retained until Commit.
 func (b *Batch) Set(kind byte, key, value []byte) {
-	b.sets = append(b.sets, kv{kind, key, seal(value)})
+	b.sets = append(b.sets, kv{kind: kind, key: key, value: value})
 	b.size += len(key) + len(value) + 16
 }
 
 // Delete removes (kind, key).
 func (b *Batch) Delete(kind byte, key []byte) {
-	b.sets = append(b.sets, kv{kind: kind, key: key})
+	b.sets = append(b.sets, kv{kind: kind, key: key, deleted: true})
 	b.size += len(key) + 16
 }
 
@@ -431,19 +465,30 @@ func (b *Batch) Len() int { return len(b.sets) }
 func (b *Batch) Size() int { return b.size }
 
 // Reset empties the batch for reuse.
-func (b *Batch) Reset() { b.sets, b.size = b.sets[:0], 0 }
+func (b *Batch) Reset() {
+	clear(b.sets)
+	b.sets, b.size = b.sets[:0], 0
+}
 
-// Commit writes the batch and the offset atomically. Offset -1 leaves the
-// stored offset as it is.
+// Each calls fn for every write in order; value is nil for a delete. This
+// is how the pipeline mirrors a batch into its changelog.
+func (b *Batch) Each(fn func(kind byte, key, value []byte, deleted bool)) {
+	for _, w := range b.sets {
+		fn(w.kind, w.key, w.value, w.deleted)
+	}
+}
+
+// Commit writes the batch and the checkpoint offset atomically. Offset -1
+// leaves the stored offset as it is.
 func (p *Partition) Commit(b *Batch, offset int64) error {
 	txn := p.db.bdb.NewTransaction(true)
 	defer txn.Discard()
 	for _, w := range b.sets {
 		var err error
-		if w.value == nil {
+		if w.deleted {
 			err = txn.Delete(p.key(w.kind, w.key))
 		} else {
-			err = txn.Set(p.key(w.kind, w.key), w.value)
+			err = txn.Set(p.key(w.kind, w.key), seal(w.value))
 		}
 		if err != nil {
 			return fmt.Errorf("staging write: %w", mapErr(err))
@@ -458,6 +503,30 @@ func (p *Partition) Commit(b *Batch, offset int64) error {
 		return fmt.Errorf("committing batch: %w", mapErr(err))
 	}
 	return nil
+}
+
+// CommitAll writes a batch that may exceed one Badger transaction: it is
+// split into transactions below MaxBatch, and the checkpoint offset is
+// written with the last one. A crash part way leaves some writes stored
+// under the old checkpoint; replaying from that checkpoint rewrites the
+// same keys with the same values, so the partition ends up the same.
+func (p *Partition) CommitAll(b *Batch, offset int64) error {
+	maxN, maxB := p.db.MaxBatch()
+	// Leave room for the checkpoint and Badger's per-entry overhead.
+	maxN, maxB = maxN*4/5, maxB*4/5
+	var chunk Batch
+	for i, w := range b.sets {
+		size := len(w.key) + len(w.value) + 16
+		if chunk.Len() > 0 && (int64(chunk.Len()+1) > maxN || int64(chunk.size+size) > maxB) {
+			if err := p.Commit(&chunk, -1); err != nil {
+				return err
+			}
+			chunk = Batch{}
+		}
+		chunk.sets = append(chunk.sets, b.sets[i])
+		chunk.size += size
+	}
+	return p.Commit(&chunk, offset)
 }
 
 // seal wraps a payload in the value envelope.

@@ -31,6 +31,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	logPersonal := fs.Bool("log-personal-data", false, "log rejected values (emails, names) for local debugging")
 	demoCustomers := fs.Int("demo-customers", 2000, "customers in the --demo stream")
 	demoSeed := fs.Int64("demo-seed", 1, "seed of the --demo stream")
+	var df deliveryFlags
+	df.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	log, err := lf.parse(fs, args, stderr)
@@ -110,6 +112,10 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		logPersonalData: *logPersonal,
 		clientOpts:      []kgo.Opt{kgo.HeartbeatInterval(time.Second)},
 		started:         started,
+		atLeastOnce:     df.atLeastOnce,
+		commitInterval:  df.commitInterval,
+		standbys:        df.standbys,
+		instanceID:      df.instanceID,
 	})
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +47,11 @@ type pipelineConfig struct {
 	// started, if set, is called with the HTTP address once topics exist
 	// and the pipeline runs.
 	started func(httpAddr string)
+	// Delivery: exactly-once (default) or at least once, and the knobs.
+	atLeastOnce    bool
+	commitInterval time.Duration
+	standbys       int
+	instanceID     string
 }
 
 // runPipeline opens the state store, makes sure the topics exist, serves
@@ -69,6 +76,20 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		}
 	}
 	db, err := store.Open(sopts)
+	if errors.Is(err, store.ErrCorrupt) {
+		// The changelogs hold the state: a damaged directory is moved aside
+		// (kept for a post-mortem) and the state restored from them.
+		aside := stateDir + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
+		log.Error("the state store is damaged; moving it aside and restoring the state from the changelogs",
+			"dir", stateDir, "moved_to", aside, "err", err)
+		if rerr := os.Rename(stateDir, aside); rerr != nil {
+			return fmt.Errorf("moving the damaged state store aside: %w (store: %w)", rerr, err)
+		}
+		if err := os.MkdirAll(stateDir, 0o750); err != nil {
+			return fmt.Errorf("creating data directory: %w", err)
+		}
+		db, err = store.Open(sopts)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +111,10 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		Logger:          log,
 		LogPersonalData: cfg.logPersonalData,
 		ClientOpts:      append(secure, cfg.clientOpts...),
+		AtLeastOnce:     cfg.atLeastOnce,
+		CommitInterval:  cfg.commitInterval,
+		Standbys:        cfg.standbys,
+		TransactionalID: transactionalID(cfg),
 	})
 	if err != nil {
 		return err
@@ -200,6 +225,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
 	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
+	var df deliveryFlags
+	df.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	log, err := lf.parse(fs, args, stderr)
@@ -236,7 +263,47 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		memoryBudget:    *memoryBudget << 20,
 		logPersonalData: *logPersonal,
 		preflight:       true,
+		atLeastOnce:     df.atLeastOnce,
+		commitInterval:  df.commitInterval,
+		standbys:        df.standbys,
+		instanceID:      df.instanceID,
 	})
+}
+
+// deliveryFlags are the delivery settings shared by run and dev.
+type deliveryFlags struct {
+	atLeastOnce    bool
+	commitInterval time.Duration
+	standbys       int
+	instanceID     string
+}
+
+func (d *deliveryFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&d.atLeastOnce, "at-least-once", false,
+		"turn transactions off: lower latency, but a crash can emit a profile version twice (default: exactly-once)")
+	fs.DurationVar(&d.commitInterval, "commit-interval", 0,
+		"how long a round gathers records before it commits (default 100ms exactly-once, every poll at least once)")
+	fs.IntVar(&d.standbys, "standbys", 0, "keep warm copies of this many other instances' partitions, so that failover skips restore")
+	fs.StringVar(&d.instanceID, "instance-id", "",
+		"this instance's stable, unique name; its transactional id is <group>-<instance-id> (default: host name and data directory)")
+}
+
+// transactionalID must be unique per instance and the same across its
+// restarts: a restarted instance then fences its previous life's open
+// transaction at once. Host name plus data directory is both for a
+// StatefulSet pod or a process on a VM; --instance-id overrides it.
+func transactionalID(cfg pipelineConfig) string {
+	id := cfg.instanceID
+	if id == "" {
+		host, _ := os.Hostname()
+		dir, err := filepath.Abs(cfg.dataDir)
+		if err != nil {
+			dir = cfg.dataDir
+		}
+		sum := sha256.Sum256([]byte(dir))
+		id = host + "-" + hex.EncodeToString(sum[:4])
+	}
+	return cfg.dict.Pipeline.Group + "-" + id
 }
 
 func splitList(s string) []string {
