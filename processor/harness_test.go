@@ -130,6 +130,9 @@ func (k *cluster) startStore(so store.Options, mod func(*processor.Options)) *in
 		Store:      db,
 		Logger:     log,
 		ClientOpts: testClientOpts(),
+		// One per instance, as in production; a restarted instance (same
+		// directory) keeps its id and fences its previous life.
+		TransactionalID: "test-" + so.Dir,
 	}
 	if mod != nil {
 		mod(&opts)
@@ -297,49 +300,18 @@ func (k *cluster) finalProfiles() map[string]profile {
 // by attribute, and reports at most a screenful of differences.
 func compareProfiles(t testing.TB, got map[string]profile, want map[string]map[string]any) {
 	t.Helper()
-	bad := 0
-	report := func(format string, args ...any) {
-		bad++
-		if bad <= 25 {
-			t.Errorf(format, args...)
-		}
+	attrs := make(map[string]map[string]any, len(got))
+	for id, p := range got {
+		attrs[id] = p.Attributes
 	}
-	for id, attrs := range want {
-		p, ok := got[id]
-		if !ok {
-			report("profile %s: missing (want %v)", id, attrs)
-			continue
+	diffs := scenario.Diff(attrs, want)
+	for i, d := range diffs {
+		if i == 25 {
+			t.Errorf("... and %d more differences", len(diffs)-25)
+			break
 		}
-		for name, wv := range attrs {
-			gv, ok := p.Attributes[name]
-			if !ok {
-				report("profile %s: attribute %s missing, want %v", id, name, wv)
-				continue
-			}
-			if !sameJSON(gv, wv) {
-				report("profile %s: %s = %v (%T), want %v (%T)", id, name, gv, gv, wv, wv)
-			}
-		}
-		for name, gv := range p.Attributes {
-			if _, ok := attrs[name]; !ok {
-				report("profile %s: unexpected attribute %s = %v", id, name, gv)
-			}
-		}
+		t.Error(d)
 	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			report("unexpected profile %s: %v", id, got[id].Attributes)
-		}
-	}
-	if bad > 25 {
-		t.Errorf("... and %d more differences", bad-25)
-	}
-}
-
-func sameJSON(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
 }
 
 func header(r *kgo.Record, key string) string {

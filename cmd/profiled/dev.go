@@ -110,7 +110,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		memoryBudget:    128 << 20,
 		createInputs:    true,
 		logPersonalData: *logPersonal,
-		clientOpts:      []kgo.Opt{kgo.HeartbeatInterval(time.Second)},
+		clientOpts:      append(df.clientOpts(), kgo.HeartbeatInterval(time.Second)),
 		started:         started,
 		atLeastOnce:     df.atLeastOnce,
 		commitInterval:  df.commitInterval,

@@ -267,6 +267,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		commitInterval:  df.commitInterval,
 		standbys:        df.standbys,
 		instanceID:      df.instanceID,
+		clientOpts:      df.clientOpts(),
 	})
 }
 
@@ -276,6 +277,7 @@ type deliveryFlags struct {
 	commitInterval time.Duration
 	standbys       int
 	instanceID     string
+	sessionTimeout time.Duration
 }
 
 func (d *deliveryFlags) register(fs *flag.FlagSet) {
@@ -286,6 +288,13 @@ func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.standbys, "standbys", 0, "keep warm copies of this many other instances' partitions, so that failover skips restore")
 	fs.StringVar(&d.instanceID, "instance-id", "",
 		"this instance's stable, unique name; its transactional id is <group>-<instance-id> (default: host name and data directory)")
+	fs.DurationVar(&d.sessionTimeout, "session-timeout", 45*time.Second,
+		"how long the group waits for a silent instance before moving its partitions (also the rebalance timeout)")
+}
+
+// clientOpts are the Kafka client settings the delivery flags imply.
+func (d *deliveryFlags) clientOpts() []kgo.Opt {
+	return []kgo.Opt{kgo.SessionTimeout(d.sessionTimeout), kgo.RebalanceTimeout(max(d.sessionTimeout, 10*time.Second))}
 }
 
 // transactionalID must be unique per instance and the same across its
