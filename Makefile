@@ -10,7 +10,7 @@ TEST_FLAGS       ?=
 FUZZTIME         ?= 30s
 BENCH_COUNT      ?= 6
 
-.PHONY: all build dev demo test test-short lint fmt vet fuzz bench tidy-check clean
+.PHONY: all build dev demo test test-short lint fmt vet fuzz bench bench-go bench-harness bench-scale bench-check tidy-check clean
 
 all: lint test
 
@@ -53,8 +53,27 @@ fuzz:
 	  done; \
 	done
 
-## bench: Go benchmarks of the hot paths and the end-to-end pipeline; BENCH_COUNT runs each, summarized by benchstat
-bench:
+BENCH_CUSTOMERS  ?= 10000
+BENCH_SCALES     ?= 10000,100000,1000000
+BENCH_FLAGS      ?=
+
+## bench: the harness (profiled vs goka vs the limit) and the Go benchmarks; see docs/benchmarks.md
+bench: bench-harness bench-go
+
+## bench-harness: profiled, goka and a franz-go pass-through side by side on BENCH_CUSTOMERS customers; writes docs/benchmarks/bench-<date>.md and .png
+bench-harness: build
+	cd cmd/bench && $(GO) run . -profiled ../../$(BIN) -customers $(BENCH_CUSTOMERS) $(BENCH_FLAGS)
+
+## bench-scale: profiled's throughput and peak RSS at BENCH_SCALES customers (a lighter mix per customer)
+bench-scale: build
+	cd cmd/bench && $(GO) run . -profiled ../../$(BIN) -systems profiled-eos -scales $(BENCH_SCALES) -orders 1 -events 3 $(BENCH_FLAGS)
+
+## bench-check: vet, build and test the bench module (its own go.mod: go test ./... from here does not enter it)
+bench-check:
+	cd cmd/bench && $(GO) vet ./... && $(GO) build -o /dev/null . && $(GO) test ./...
+
+## bench-go: Go benchmarks of the hot paths and the end-to-end pipeline; BENCH_COUNT runs each, summarized by benchstat
+bench-go:
 	@mkdir -p docs/benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m ./... | tee docs/benchmarks/latest.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION) docs/benchmarks/latest.txt | tee docs/benchmarks/latest-benchstat.txt

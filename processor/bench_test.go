@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -21,14 +22,18 @@ import (
 // both stages and an on-disk Badger: from the start of the pipeline (group
 // join included) until every input record has been merged and every profile
 // update acknowledged. The input is produced before the timer starts.
+// Both delivery modes run side by side: compare with benchstat -col /mode.
 func BenchmarkPipeline(b *testing.B) {
-	benchPipeline(b, store.Options{})
+	b.Run("mode=exactly-once", func(b *testing.B) { benchPipeline(b, store.Options{}, nil) })
+	b.Run("mode=at-least-once", func(b *testing.B) {
+		benchPipeline(b, store.Options{}, func(o *processor.Options) { o.AtLeastOnce = true })
+	})
 }
 
 // benchPipeline is BenchmarkPipeline with the store opened with so. Besides
 // records/s it reports cpu-ns/op, the process's CPU time over the timed span,
 // which is steadier than ns/op on a shared machine.
-func benchPipeline(b *testing.B, so store.Options) {
+func benchPipeline(b *testing.B, so store.Options, mod func(*processor.Options)) {
 	d := devConfig(b)
 	cfg := scenario.DefaultConfig()
 	cfg.Customers = 2000
@@ -44,7 +49,7 @@ func benchPipeline(b *testing.B, so store.Options) {
 		so.Dir = b.TempDir()
 		b.StartTimer()
 		cpu -= cpuTime(b)
-		in := k.startStore(so, nil)
+		in := k.startStore(so, mod)
 		k.waitIdleEvery(10*time.Minute, 10*time.Millisecond)
 		cpu += cpuTime(b)
 		b.StopTimer()
@@ -66,9 +71,9 @@ func benchPipeline(b *testing.B, so store.Options) {
 // encryption at rest off and on (AES-256). Compare with benchstat -col
 // /encryption.
 func BenchmarkPipelineEncryption(b *testing.B) {
-	b.Run("encryption=off", func(b *testing.B) { benchPipeline(b, store.Options{}) })
+	b.Run("encryption=off", func(b *testing.B) { benchPipeline(b, store.Options{}, nil) })
 	b.Run("encryption=on", func(b *testing.B) {
-		benchPipeline(b, store.Options{EncryptionKey: []byte("0123456789abcdef0123456789abcdef")})
+		benchPipeline(b, store.Options{EncryptionKey: []byte("0123456789abcdef0123456789abcdef")}, nil)
 	})
 }
 
@@ -145,4 +150,96 @@ func BenchmarkPassThrough(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(sc.Records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkRestore measures how long an assigned partition takes to catch up
+// with its changelog before it processes, from assignment to ready (the
+// restore histogram), for two state sizes:
+//
+//   - cold: an empty data directory restores the whole changelog; the time
+//     grows with the state, and records/s is the cold restore rate;
+//   - warm: the directory holds the state up to a checkpoint and the
+//     changelog has grown by 1,000 records since; the time should not grow
+//     with the state, only with what was missed.
+//
+// The changelog is written directly (synthetic profile states of 300 bytes)
+// so that the state size is exact; the restore does not interpret values.
+func BenchmarkRestore(b *testing.B) {
+	for _, state := range []int{10_000, 100_000} {
+		b.Run("kind=cold/state="+strconv.Itoa(state), func(b *testing.B) { benchRestore(b, state, false) })
+		b.Run("kind=warm/state="+strconv.Itoa(state), func(b *testing.B) { benchRestore(b, state, true) })
+	}
+}
+
+func benchRestore(b *testing.B, state int, warm bool) {
+	const missed = 1000
+	d := devConfig(b)
+	var total time.Duration
+	var restored float64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		k := newCluster(b, d)
+		writeChangelog(b, k, 0, state)
+		dir := b.TempDir()
+		if warm {
+			// Bring the directory up to date, then let the changelog grow
+			// while the instance is away.
+			in := k.startOpts(dir, nil)
+			waitReady(b, in)
+			if err := in.stop(); err != nil {
+				b.Fatal(err)
+			}
+			writeChangelog(b, k, state, missed)
+		}
+		reg := prometheus.NewRegistry()
+		start := time.Now()
+		in := k.startOpts(dir, func(o *processor.Options) { o.Registerer = reg })
+		waitReady(b, in)
+		// Start to ready: the group join (a constant ~0.2 s on kfake with
+		// the test heartbeat) plus the slowest partition's restore.
+		total += time.Since(start)
+		restored += counterValue(b, reg, "profiled_changelog_restored_records_total")
+		if err := in.stop(); err != nil {
+			b.Fatal(err)
+		}
+		k.c.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ready-ms/op")
+	b.ReportMetric(restored/float64(b.N), "records/op")
+	if total > 0 {
+		b.ReportMetric(restored/total.Seconds(), "records/s")
+	}
+}
+
+// writeChangelog appends n synthetic profile states to the merge changelog,
+// spread over its partitions like the merge stage would write them.
+func writeChangelog(b *testing.B, k *cluster, from, n int) {
+	b.Helper()
+	topic := processor.ChangelogTopic(k.dict)
+	parts := processor.TopicsOf(k.dict).Partitions
+	value := make([]byte, 300)
+	recs := make([]*kgo.Record, 0, n)
+	for i := from; i < from+n; i++ {
+		id := "cust-" + strconv.Itoa(i)
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: int32(i) % parts, Key: append([]byte{'x'}, id...), Value: value})
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func waitReady(b *testing.B, in *instance) {
+	b.Helper()
+	for deadline := time.Now().Add(5 * time.Minute); !in.p.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("not ready after 5 minutes")
+		}
+	}
 }

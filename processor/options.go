@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/profiled/profiled/schemas"
+	"github.com/profiled/profiled/schemas/debezium"
 	"github.com/profiled/profiled/schemas/dictionary"
 	"github.com/profiled/profiled/store"
 )
@@ -63,6 +66,12 @@ type Options struct {
 	// quotes the offending value (an email, a name). For local debugging
 	// only: by default logs carry only the reason and the record's origin.
 	LogPersonalData bool
+	// Schemas resolves the writer schemas of Avro-encoded sources
+	// (format debezium-avro). Required when the dictionary has one.
+	Schemas debezium.SchemaSource
+	// ProfileEncoder encodes profile updates; nil means JSON
+	// (AppendProfileJSON). profileavro.Encoder is the Avro one.
+	ProfileEncoder ProfileEncoder
 	// ClientOpts are appended to the Kafka client's options (TLS, SASL, test
 	// tuning such as faster heartbeats).
 	ClientOpts []kgo.Opt
@@ -78,6 +87,14 @@ func (o *Options) validate() error {
 	}
 	if o.Store == nil {
 		errs = append(errs, errors.New("no store"))
+	}
+	if o.Dictionary != nil && o.Schemas == nil {
+		for _, s := range o.Dictionary.Sources {
+			if s.Format == dictionary.FormatDebeziumAvro {
+				errs = append(errs, fmt.Errorf("source %s is %s but no schema registry was given", s.Name, s.Format))
+				break
+			}
+		}
 	}
 	if o.BatchRecords <= 0 {
 		o.BatchRecords = 2000
@@ -105,6 +122,12 @@ func (o *Options) validate() error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return errors.Join(errs...)
+}
+
+// ProfileEncoder renders one profile update as published on the profiles
+// topic.
+type ProfileEncoder interface {
+	Append(b []byte, profileID string, version uint64, updatedAt int64, attrs map[string]schemas.Value, changed []string) ([]byte, error)
 }
 
 // RepartitionTopic is the internal topic between the two stages.

@@ -75,7 +75,7 @@ func New(opts Options) (*Pipeline, error) {
 		dict:    d,
 		log:     opts.Logger,
 		m:       newMetrics(opts.Registerer),
-		mapper:  ingest.NewMapper(d),
+		mapper:  newMapper(opts),
 		merger:  merge.New(d),
 		repart:  RepartitionTopic(d),
 		errc:    make(chan error, 1),
@@ -107,6 +107,10 @@ func New(opts Options) (*Pipeline, error) {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.DisableAutoCommit(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// A partition resumed after its restore joins the next fetch
+		// request, not the one long-polling: bound that wait as Kafka
+		// Streams does (fetch.max.wait.ms=500) instead of kgo's 5 s.
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		// See dropControl.
 		kgo.KeepControlRecords(),
 		// Kafka's default partitioner (murmur2 of the key), so that facts and
@@ -145,6 +149,13 @@ func New(opts Options) (*Pipeline, error) {
 	p.rs = rs
 	close(p.clReady)
 	return p, nil
+}
+
+func newMapper(opts Options) *ingest.Mapper {
+	if opts.Schemas != nil {
+		return ingest.NewMapper(opts.Dictionary, ingest.WithSchemas(opts.Schemas))
+	}
+	return ingest.NewMapper(opts.Dictionary)
 }
 
 // partitioner routes changelog records to the partition they name and

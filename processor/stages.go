@@ -57,12 +57,12 @@ func (s *ingestStage) GetOwner(key []byte) (ingest.Owner, bool, error) {
 
 func (s *ingestStage) PutOwner(key []byte, o ingest.Owner) { s.owners[string(key)] = o }
 
-func (s *ingestStage) process(_ context.Context, recs []*kgo.Record, out *output) error {
+func (s *ingestStage) process(ctx context.Context, recs []*kgo.Record, out *output) error {
 	clear(s.owners)
 	repart := s.p.repart
 	for _, r := range recs {
 		s.rec = ingest.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
-		facts, skip, err := s.p.mapper.Map(&s.rec, s)
+		facts, skip, err := s.p.mapper.MapContext(ctx, &s.rec, s)
 		if err != nil {
 			ie, ok := ingest.AsError(err)
 			if !ok {
@@ -227,12 +227,16 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 		if changed := merge.Diff(e.before, after); len(changed) > 0 {
 			e.st.Version++
 			e.st.UpdatedAt = max(e.st.UpdatedAt, e.maxTime)
-			out.records = append(out.records, &kgo.Record{
-				Topic: s.p.dict.Pipeline.ProfilesTopic,
-				Key:   []byte(id),
-				Value: AppendProfileJSON(nil, id, e.st.Version, e.st.UpdatedAt, after, changed),
-			})
-			s.p.m.profileUpdates.Inc()
+			value, err := s.p.encodeProfile(id, e.st.Version, e.st.UpdatedAt, after, changed)
+			if err != nil {
+				// The value does not fit the registered schema (a decimal
+				// beyond its precision): the state is kept, the update is
+				// dead-lettered in JSON with the reason.
+				out.records = append(out.records, s.p.profileDL(id, AppendProfileJSON(nil, id, e.st.Version, e.st.UpdatedAt, after, changed), err))
+			} else {
+				out.records = append(out.records, &kgo.Record{Topic: s.p.dict.Pipeline.ProfilesTopic, Key: []byte(id), Value: value})
+				s.p.m.profileUpdates.Inc()
+			}
 		}
 		out.batch.Set(kindProfile, []byte(id), merge.AppendState(nil, e.st))
 	}
@@ -240,6 +244,23 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 		out.batch.Set(kindSeen, []byte(k), nil)
 	}
 	return nil
+}
+
+func (p *Pipeline) encodeProfile(id string, version uint64, updatedAt int64, v merge.View, changed []string) ([]byte, error) {
+	if p.opts.ProfileEncoder == nil {
+		return AppendProfileJSON(nil, id, version, updatedAt, v, changed), nil
+	}
+	b, err := p.opts.ProfileEncoder.Append(nil, id, version, updatedAt, v, changed)
+	if err != nil {
+		return nil, fmt.Errorf("encoding profile %q: %w", id, err)
+	}
+	return b, nil
+}
+
+// profileDL is the dead letter of a profile update that cannot be encoded.
+func (p *Pipeline) profileDL(id string, jsonValue []byte, err error) *kgo.Record {
+	r := &kgo.Record{Topic: p.dict.Pipeline.ProfilesTopic, Key: []byte(id), Value: jsonValue, Partition: -1, Offset: -1}
+	return p.workerDL(r, "merge", "encode", err)
 }
 
 // AppendProfileJSON renders one profile update as published on the profiles

@@ -185,6 +185,16 @@ func (w *worker) process(recs []*kgo.Record) error {
 	for len(recs) > 0 {
 		n := min(len(recs), w.p.opts.BatchRecords)
 		if err := w.batch(recs[:n]); err != nil {
+			if errors.Is(err, store.ErrCorrupt) {
+				// A stored value failed its checksum. The changelog holds the
+				// state: drop the partition's copy so that the next start
+				// restores it whole, and stop rather than merge onto it.
+				if derr := w.part.Drop(); derr != nil {
+					err = errors.Join(err, derr)
+				} else {
+					err = fmt.Errorf("%w (its stored state was dropped and is restored from the changelog at the next start)", err)
+				}
+			}
 			return fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err)
 		}
 		recs = recs[n:]

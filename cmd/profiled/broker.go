@@ -49,6 +49,7 @@ func cmdBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9092", "address to listen on (127.0.0.1 only)")
 	dataDir := fs.String("data-dir", "", "keep the log in this directory so it survives restarts (default: in memory)")
+	registryListen := fs.String("registry-listen", "127.0.0.1:8081", "address of the development Schema Registry (127.0.0.1 only; empty: none)")
 	var lf logFlags
 	lf.register(fs)
 	log, err := lf.parse(fs, args, stderr)
@@ -60,6 +61,15 @@ func cmdBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer c.Close()
+	if *registryListen != "" {
+		reg, err := startDevRegistry(*registryListen)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = reg.close() }()
+		log.Info("development schema registry listening (in memory)", "url", reg.url)
+		fmt.Fprintf(stdout, "registry ready on %s\n", reg.url)
+	}
 	log.Info("broker listening", "addr", c.ListenAddrs()[0], "data_dir", *dataDir)
 	fmt.Fprintf(stdout, "broker ready on %s (Ctrl-C to stop)\n", c.ListenAddrs()[0])
 	<-ctx.Done()

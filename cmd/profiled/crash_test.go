@@ -32,7 +32,7 @@ import (
 // applied twice.
 func TestCrashAnywhere(t *testing.T) {
 	bin := buildProfiled(t)
-	broker := startProcess(t, bin, brokerReady, "broker", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	broker := startProcess(t, bin, brokerReady, "broker", "--listen", "127.0.0.1:0", "--registry-listen", "", "--data-dir", t.TempDir())
 	addr := broker.match[1]
 
 	dict, err := dictionary.Load("../../deploy/config/dev.yaml")

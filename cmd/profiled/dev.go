@@ -25,6 +25,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	config := fs.String("config", "", "configuration file (default: the built-in deploy/config/dev.yaml)")
 	dataDir := fs.String("data-dir", "", "keep broker log and state here across restarts (default: a temporary directory, removed on exit)")
 	brokerListen := fs.String("broker-listen", "127.0.0.1:9092", "address of the embedded broker (127.0.0.1 only)")
+	registryListen := fs.String("registry-listen", "127.0.0.1:8081", "address of the development Schema Registry (127.0.0.1 only; empty: none)")
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
 	partitions := fs.Int("partitions", 0, "partitions of the topics it creates (default: pipeline.partitions of the config)")
 	demo := fs.Bool("demo", false, "publish a generated stream of the reference scenario")
@@ -81,6 +82,18 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	defer cluster.Close()
 	brokers := cluster.ListenAddrs()
 	log.Info("embedded broker listening", "addr", brokers[0])
+	if *registryListen != "" {
+		reg, err := startDevRegistry(*registryListen)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = reg.close() }()
+		log.Info("development schema registry listening (in memory)", "url", reg.url)
+		if dict.Registry == nil {
+			// Avro sources and output find their registry with no setup.
+			dict.Registry = &dictionary.Registry{URLs: []string{reg.url}, Timeout: dictionary.DefaultRegistryTimeout}
+		}
+	}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

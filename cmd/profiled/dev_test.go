@@ -43,7 +43,7 @@ func startDev(t *testing.T, args ...string) (broker, httpAddr string) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, append([]string{"dev", "--broker-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, args...), &stdout, &stderr)
+		done <- run(ctx, append([]string{"dev", "--broker-listen", "127.0.0.1:0", "--registry-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"}, args...), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -42,6 +42,7 @@ Usage:
   profiled dev     [flags]   broker + pipeline in one process (embedded default)
   profiled run     [flags]   the pipeline against an existing Kafka cluster
   profiled broker  [flags]   a standalone Kafka-protocol broker for development
+  profiled schema  print|check|jsonschema   the profile schema generated from the config
   profiled version
 
 Run "profiled <command> -h" for the flags of a command.
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stderr)
 	case "broker":
 		err = cmdBroker(ctx, args[1:], stdout, stderr)
+	case "schema":
+		err = cmdSchema(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "profiled", version)
 	case "-h", "-help", "--help", "help":

@@ -25,7 +25,9 @@ import (
 
 	"github.com/profiled/profiled/connectors/kafka"
 	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/schemas/debezium"
 	"github.com/profiled/profiled/schemas/dictionary"
+	"github.com/profiled/profiled/schemas/profileavro"
 	"github.com/profiled/profiled/schemas/registry"
 	"github.com/profiled/profiled/store"
 )
@@ -103,7 +105,13 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	if err != nil {
 		return fmt.Errorf("kafka settings: %w", err)
 	}
+	schemaSrc, encoder, err := avroSetup(ctx, log, cfg.dict)
+	if err != nil {
+		return err
+	}
 	p, err := processor.New(processor.Options{
+		Schemas:         schemaSrc,
+		ProfileEncoder:  encoder,
 		Brokers:         cfg.brokers,
 		Dictionary:      cfg.dict,
 		Store:           db,
@@ -184,6 +192,49 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		return err
 	})
 	return g.Wait()
+}
+
+// avroSetup prepares what Avro needs: a schema cache for debezium-avro
+// sources, and for Avro output the profile schema, checked for backward
+// compatibility and registered before anything is produced with it.
+func avroSetup(ctx context.Context, log *slog.Logger, d *dictionary.File) (debezium.SchemaSource, processor.ProfileEncoder, error) {
+	avroIn := false
+	for _, s := range d.Sources {
+		avroIn = avroIn || s.Format == dictionary.FormatDebeziumAvro
+	}
+	avroOut := d.Output.Format == dictionary.OutputAvro
+	if !avroIn && !avroOut {
+		return nil, nil, nil
+	}
+	if d.Registry == nil {
+		return nil, nil, errors.New("Avro needs a schema registry: add a registry: section")
+	}
+	cl, err := registry.NewClient(*d.Registry)
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry settings: %w", err)
+	}
+	var (
+		src debezium.SchemaSource
+		enc processor.ProfileEncoder
+	)
+	if avroIn {
+		src = registry.NewSchemaCache(cl, registry.SchemaCacheOptions{})
+	}
+	if avroOut {
+		s, err := profileavro.Generate(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("generating the profile schema: %w", err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		id, _, err := profileavro.Register(rctx, cl, d.Output.Subject, s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("registering the profile schema under %s: %w", d.Output.Subject, err)
+		}
+		log.Info("profile schema registered", "subject", d.Output.Subject, "id", id)
+		enc = profileavro.NewEncoder(s, id)
+	}
+	return src, enc, nil
 }
 
 // checkRegistry connects to the configured Schema Registry once at start-up

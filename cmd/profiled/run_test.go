@@ -58,7 +58,7 @@ func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (match []strin
 // down, and starts it again on the same data directory: it resumes where it
 // stopped, and every version of the profile appears exactly once.
 func TestRunAgainstStandaloneBroker(t *testing.T) {
-	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0")
+	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0", "--registry-listen", "127.0.0.1:0")
 	broker := m[1]
 	dataDir := t.TempDir()
 	pipelineUp := regexp.MustCompile(`msg="pipeline starting"`)
@@ -108,7 +108,7 @@ func TestRunAgainstStandaloneBroker(t *testing.T) {
 // TestRunChecksRegistryAtStartup: a configured Schema Registry that cannot
 // be reached stops "profiled run" at start-up, naming the registry.
 func TestRunChecksRegistryAtStartup(t *testing.T) {
-	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0")
+	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0", "--registry-listen", "127.0.0.1:0")
 	base, err := os.ReadFile("../../deploy/config/dev.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -122,5 +122,40 @@ func TestRunChecksRegistryAtStartup(t *testing.T) {
 		"--data-dir", t.TempDir(), "--http-listen", "127.0.0.1:0"}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "schema registry") || !strings.Contains(stderr.String(), "127.0.0.1:1") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+}
+
+// TestDamagedStateIsRestored: a state directory whose Badger files are
+// damaged is moved aside at start-up and the state restored from the
+// changelogs; the profile's versions continue where they were.
+func TestDamagedStateIsRestored(t *testing.T) {
+	m, _ := startCmd(t, brokerReady, "broker", "--listen", "127.0.0.1:0", "--registry-listen", "127.0.0.1:0")
+	broker := m[1]
+	dataDir := t.TempDir()
+	runArgs := []string{"run", "--config", "../../deploy/config/dev.yaml", "--brokers", broker,
+		"--data-dir", dataDir, "--http-listen", "127.0.0.1:0"}
+	produce := func(email string, tsUs int64) {
+		kcat(t, customerChange(email, "DE", tsUs), "-b", broker, "-P", "-t", "crm.public.customers", "-K|", "-X", "partitioner=murmur2_random")
+	}
+	const t0 = int64(1_764_000_000_000_000)
+	produce("first@example.com", t0)
+	_, stopRun := startCmd(t, regexp.MustCompile(`msg="pipeline starting"`), runArgs...)
+	waitVersions(t, broker, "7001", 1)
+	stopRun()
+
+	manifest := filepath.Join(dataDir, "state", "MANIFEST")
+	if err := os.WriteFile(manifest, []byte("this is not a badger manifest"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	produce("second@example.com", t0+1_000_000)
+	startCmd(t, regexp.MustCompile(`moved_to=`), runArgs...)
+	waitVersions(t, broker, "7001", 2)
+	vs := profileVersions(t, broker, "7001")
+	if len(vs) != 2 || vs[1].Version != 2 || vs[1].Attributes["email"] != "second@example.com" {
+		t.Fatalf("after the rebuild: %+v", vs)
+	}
+	aside, err := filepath.Glob(filepath.Join(dataDir, "state.corrupt-*"))
+	if err != nil || len(aside) != 1 {
+		t.Fatalf("the damaged directory was not kept aside: %v %v", aside, err)
 	}
 }

@@ -22,6 +22,7 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,9 @@ const (
 	ReasonDecode   Reason = "decode"   // not valid JSON / not the declared format
 	ReasonMapping  Reason = "mapping"  // no profile id, no event time, no entity key, unknown topic
 	ReasonValidate Reason = "validate" // a value failed its attribute's conversion or validators
+	// ReasonSchema: an Avro record names a schema id the registry does not
+	// have (or one that is not usable Avro).
+	ReasonSchema Reason = "schema"
 )
 
 // Error is a record-level failure: the record goes to the dead-letter topic
@@ -100,15 +104,29 @@ type Owners interface {
 type Mapper struct {
 	dict  *dictionary.File
 	exact map[string]*dictionary.Source
+	avro  *debezium.AvroDecoder // nil without WithSchemas
+}
+
+// Option configures a Mapper.
+type Option func(*Mapper)
+
+// WithSchemas lets the mapper decode debezium-avro sources, looking the
+// records' writer schemas up in src (registry.SchemaCache over the
+// configuration's registry).
+func WithSchemas(src debezium.SchemaSource) Option {
+	return func(m *Mapper) { m.avro = debezium.NewAvroDecoder(src) }
 }
 
 // NewMapper returns a mapper for the dictionary.
-func NewMapper(d *dictionary.File) *Mapper {
+func NewMapper(d *dictionary.File, opts ...Option) *Mapper {
 	m := &Mapper{dict: d, exact: map[string]*dictionary.Source{}}
 	for _, s := range d.Sources {
 		if s.Pattern == nil {
 			m.exact[s.Topic] = s
 		}
+	}
+	for _, o := range opts {
+		o(m)
 	}
 	return m
 }
@@ -129,15 +147,25 @@ func (m *Mapper) Source(topic string) *dictionary.Source {
 // Map turns one record into facts. A returned *Error means the record must
 // be dead-lettered; any other error is an infrastructure failure (the owner
 // store) and must stop the partition.
+//
+// Map is MapContext without a deadline; use MapContext where records may be
+// Avro, whose schema lookups go to the registry.
 func (m *Mapper) Map(rec *Record, owners Owners) ([]*fact.Fact, Skip, error) {
+	return m.MapContext(context.Background(), rec, owners)
+}
+
+// MapContext is Map with a context for the schema lookups of Avro records.
+// A registry that cannot be reached is an infrastructure failure (not an
+// *Error): the record says nothing wrong, and must not be dead-lettered.
+func (m *Mapper) MapContext(ctx context.Context, rec *Record, owners Owners) ([]*fact.Fact, Skip, error) {
 	src := m.Source(rec.Topic)
 	if src == nil {
 		return nil, SkipNone, fail(ReasonMapping, "no source is configured for topic %q", rec.Topic)
 	}
 	origin := fact.Origin{Source: uint32(src.Index), Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}
 	switch src.Format {
-	case dictionary.FormatDebeziumJSON:
-		return m.mapDebezium(src, rec, origin, owners)
+	case dictionary.FormatDebeziumJSON, dictionary.FormatDebeziumAvro:
+		return m.mapDebezium(ctx, src, rec, origin, owners)
 	case dictionary.FormatSegment:
 		f, skip, err := m.mapSegment(src, rec, origin)
 		if f == nil {
@@ -150,10 +178,22 @@ func (m *Mapper) Map(rec *Record, owners Owners) ([]*fact.Fact, Skip, error) {
 
 // ---- Debezium ----
 
-func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Origin, owners Owners) ([]*fact.Fact, Skip, error) {
-	ch, err := debezium.Decode(rec.Value)
+func (m *Mapper) mapDebezium(ctx context.Context, src *dictionary.Source, rec *Record, origin fact.Origin, owners Owners) ([]*fact.Fact, Skip, error) {
+	avroIn := src.Format == dictionary.FormatDebeziumAvro
+	if avroIn && m.avro == nil {
+		return nil, SkipNone, fmt.Errorf("source %q is %s, but the mapper has no schema registry (ingest.WithSchemas)", src.Name, src.Format)
+	}
+	var (
+		ch  *debezium.Change
+		err error
+	)
+	if avroIn {
+		ch, err = m.avro.Decode(ctx, rec.Value)
+	} else {
+		ch, err = debezium.Decode(rec.Value)
+	}
 	if err != nil {
-		return nil, SkipNone, &Error{Reason: ReasonDecode, Err: fmt.Errorf("decoding debezium change: %w", err)}
+		return nil, SkipNone, decodeError("decoding debezium change", err, avroIn)
 	}
 	if ch.Tombstone {
 		return nil, SkipTombstone, nil
@@ -180,8 +220,13 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 
 	var keyRow debezium.Row
 	if len(rec.Key) > 0 {
-		if keyRow, err = debezium.DecodeKey(rec.Key); err != nil {
-			return nil, SkipNone, &Error{Reason: ReasonDecode, Err: fmt.Errorf("decoding record key: %w", err)}
+		if avroIn {
+			keyRow, err = m.avro.DecodeKey(ctx, rec.Key)
+		} else {
+			keyRow, err = debezium.DecodeKey(rec.Key)
+		}
+		if err != nil {
+			return nil, SkipNone, decodeError("decoding record key", err, avroIn)
 		}
 	}
 	profile, err := debeziumID(&src.ProfileID, row, keyRow, src)
@@ -269,6 +314,20 @@ func (m *Mapper) mapDebezium(src *dictionary.Source, rec *Record, origin fact.Or
 		return nil, SkipEmpty, nil
 	}
 	return facts, SkipNone, nil
+}
+
+// decodeError classifies a decoding failure. Every JSON failure is the
+// record's; an Avro one is the record's when it says so (the sentinels of
+// debezium.AvroDecoder), and otherwise a registry that could not answer.
+func decodeError(what string, err error, avroIn bool) error {
+	switch {
+	case !avroIn, errors.Is(err, debezium.ErrAvroData), errors.Is(err, debezium.ErrWireFormat),
+		errors.Is(err, debezium.ErrNotEnvelope):
+		return &Error{Reason: ReasonDecode, Err: fmt.Errorf("%s: %w", what, err)}
+	case errors.Is(err, debezium.ErrUnknownSchema):
+		return &Error{Reason: ReasonSchema, Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func sameOwner(a, b Owner) bool {

@@ -17,6 +17,7 @@ type Format string
 // The supported source formats.
 const (
 	FormatDebeziumJSON Format = "debezium-json"
+	FormatDebeziumAvro Format = "debezium-avro" // Confluent wire format; needs registry:
 	FormatSegment      Format = "segment"
 )
 

@@ -50,6 +50,11 @@
 //	  # bearer: {file: /var/run/secrets/sr-token}  # a bearer token, a secret; at most one of them
 //	  timeout: 10s             # Go duration > 0 for each request; default 10s
 //
+//	output:                    # File.Output: the encoding of the profiles topic
+//	  format: avro             # json (default) | avro; avro needs registry: and attribute
+//	                           # names that are Avro names ([A-Za-z_][A-Za-z0-9_]*)
+//	  subject: profiles-value  # avro only; default <profiles_topic>-value
+//
 //	attributes:                # profile attributes by name
 //	  email:
 //	    type: string           # required: string|int|float|bool|decimal|timestamp|date
@@ -78,7 +83,8 @@
 //	sources:                   # a list; the position is Source.Index
 //	  - name: crm              # required, unique
 //	    topic: crm.public.customers   # or topic_pattern: "crm\\..*" (exactly one of them)
-//	    format: debezium-json         # required: debezium-json | segment
+//	    format: debezium-json         # required: debezium-json | debezium-avro | segment
+//	                                  # (debezium-avro: Confluent wire format; needs registry:)
 //	    priority: 10                  # default 0; higher wins ties
 //	    profile_id: {field: id}       # {field, prefix?, fallback?: {field, prefix?}}
 //	    event_time: source.ts_us      # source.ts_ms|source.ts_us|source.ts_ns (Debezium) | field:<path>

@@ -21,7 +21,7 @@ var (
 	validatorNames = []string{"required", "email", "one_of", "range", "length", "pattern"}
 	aggregateNames = []string{"count", "sum", "max", "min"}
 	whereOps       = []string{"in", "not_in", "eq", "ne"}
-	formatNames    = []string{string(FormatDebeziumJSON), string(FormatSegment)}
+	formatNames    = []string{string(FormatDebeziumJSON), string(FormatDebeziumAvro), string(FormatSegment)}
 	onDeleteNames  = []string{"clear", "ignore"}
 	eventTimeForms = []string{"source.ts_ms", "source.ts_us", "source.ts_ns", "field:<path>"}
 
@@ -803,6 +803,9 @@ func (p *parser) source(s *Source, n ast.Node, what string, names map[string]int
 		p.errorf(s.Line, "%s: missing required key \"format\" (want %s)", what, oneOfText(formatNames))
 	} else if f, ok := p.choice(x.value, x.line, what+".format", "format", formatNames); ok {
 		s.Format = Format(f)
+		if s.Format == FormatDebeziumAvro && p.f.Registry == nil {
+			p.errorf(lineOf(x.value, x.line), "%s.format: %s needs a registry: section, where the records' schemas are looked up by id", what, f)
+		}
 	}
 	segment := s.Format == FormatSegment
 	onlyDebezium := func(x entry) bool {

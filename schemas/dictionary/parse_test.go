@@ -151,7 +151,7 @@ sources:
 	{"unknown e164 region", "attributes:\n  phone: {type: string, normalize: [{e164: XX}]}\n", 2,
 		`attributes.phone.normalize[0]: e164: unknown region "XX"`},
 	{"unknown format", okAttrs + "sources:\n  - {name: crm, topic: t, format: avro, profile_id: {field: id}}\n", 5,
-		`sources.crm.format: unknown format "avro" (want debezium-json or segment)`},
+		`sources.crm.format: unknown format "avro" (want debezium-json, debezium-avro or segment)`},
 	{"unknown aggregate", `attributes:
   n:
     type: int

@@ -1,0 +1,499 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/processor/scenario"
+	"github.com/profiled/profiled/schemas/dictionary"
+)
+
+// The systems the harness can run, in the order it runs them.
+const (
+	sysPassThrough = "passthrough"
+	sysProfiledALO = "profiled-alo"
+	sysProfiledEOS = "profiled-eos"
+	sysGoka        = "goka"
+)
+
+var allSystems = []string{sysPassThrough, sysProfiledALO, sysProfiledEOS, sysGoka}
+
+// harness is one benchmark run.
+type harness struct {
+	repo      string // repository root
+	profiled  string // profiled binary
+	self      string // this binary (pass-through and goka peer)
+	config    string // data dictionary
+	dict      *dictionary.File
+	work      string // scratch directory: broker and system logs, state
+	load      scenario.LoadConfig
+	hasALO    bool // profiled run has --at-least-once
+	memBudget int  // --memory-budget-mb for profiled; 0: its default
+	share     float64
+	timeout   time.Duration
+	log       io.Writer
+}
+
+// result is what the harness measured for one system.
+type result struct {
+	key, name string
+	note      string // why a row is missing or what it means
+	skipped   bool
+
+	records  int           // input records of the throughput pass
+	updates  int           // output records of the throughput pass
+	elapsed  time.Duration // first input consumed → last update visible
+	rate     float64       // records/s
+	startup  time.Duration // process start → first input consumed
+	cpu      time.Duration // the system's process over the throughput pass
+	broker   time.Duration // the broker's process over the same span
+	peakRSS  int64         // VmHWM of the system's process, whole run
+	latRate  float64       // records/s of the latency pass; 0: not run
+	lat      []time.Duration
+	unmatch  int
+	profiles map[string][]byte // final profiles (profile systems)
+}
+
+func (r *result) cpuPerMillion() float64 {
+	return r.cpu.Seconds() / float64(r.records) * 1e6
+}
+
+func (r *result) brokerPerMillion() float64 {
+	return r.broker.Seconds() / float64(r.records) * 1e6
+}
+
+// spec says how to start one system and how to tell it is done.
+type spec struct {
+	name     string
+	argv     []string
+	output   string              // the topic of its results, watched read_committed
+	firstHop string              // the topic of its first writes, watched read_uncommitted
+	groups   map[string][]string // consumer group → topics it must have consumed
+	byCount  bool                // done when output count reaches input count (pass-through)
+}
+
+func (h *harness) spec(key, dir, addr string) (spec, error) {
+	topics := processor.TopicsOf(h.dict)
+	switch key {
+	case sysPassThrough:
+		return spec{
+			name:     "pass-through (franz-go)",
+			argv:     []string{h.self, "passthrough", "--brokers", addr, "--topics", strings.Join(topics.Inputs, ","), "--out", "passthrough"},
+			output:   "passthrough",
+			firstHop: "passthrough",
+			byCount:  true,
+		}, nil
+	case sysProfiledALO, sysProfiledEOS:
+		httpAddr, err := freeAddr(context.Background())
+		if err != nil {
+			return spec{}, err
+		}
+		argv := []string{h.profiled, "run", "--config", h.config, "--brokers", addr,
+			"--data-dir", filepath.Join(dir, "state"), "--http-listen", httpAddr}
+		if h.memBudget > 0 {
+			argv = append(argv, "--memory-budget-mb", strconv.Itoa(h.memBudget))
+		}
+		name := "profiled"
+		switch {
+		case key == sysProfiledALO:
+			argv = append(argv, "--at-least-once")
+			name = "profiled at-least-once"
+		case h.hasALO:
+			name = "profiled exactly-once"
+		}
+		return spec{
+			name:     name,
+			argv:     argv,
+			output:   topics.Profiles,
+			firstHop: topics.Repartition,
+			groups:   map[string][]string{h.dict.Pipeline.Group: append([]string{topics.Repartition}, topics.Inputs...)},
+		}, nil
+	case sysGoka:
+		return spec{
+			name:     "goka (LevelDB)",
+			argv:     []string{h.self, "gokapeer", "--brokers", addr, "--config", h.config, "--storage-dir", filepath.Join(dir, "goka")},
+			output:   gokaProfiles,
+			firstHop: gokaFacts,
+			groups:   map[string][]string{gokaIngestGroup: topics.Inputs, gokaMergeGroup: {gokaFacts}},
+		}, nil
+	}
+	return spec{}, fmt.Errorf("%w: unknown system %q (want %s)", errUsage, key, strings.Join(allSystems, ", "))
+}
+
+// logf prints a progress line.
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.log, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// runSystem measures one system on a fresh broker: the throughput pass (the
+// whole load produced first, then the system started on it), and, when
+// latency is set, the latency pass (a second load produced at share × the
+// measured rate while the system runs).
+func (h *harness) runSystem(ctx context.Context, key string, latency bool) (res *result, err error) {
+	// A directory per system and scale: a state directory left by another
+	// run would not match the fresh broker's log.
+	dir := filepath.Join(h.work, key+"-"+strconv.Itoa(h.load.Customers))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	addr, err := freeAddr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	broker, err := startProc("broker", filepath.Join(dir, "broker.log"), h.profiled, "broker", "--listen", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, broker.stop(30*time.Second)) }()
+	cl, err := newClient(ctx, addr, kgo.ProducerLinger(0), kgo.MaxBufferedRecords(100_000))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if err := processor.TopicsOf(h.dict).Ensure(ctx, adm, true); err != nil {
+		return nil, fmt.Errorf("creating topics: %w", err)
+	}
+	sp, err := h.spec(key, dir, addr)
+	if err != nil {
+		return nil, err
+	}
+	if key == sysPassThrough {
+		if _, err := adm.CreateTopic(ctx, int32(h.dict.Pipeline.Partitions), 1, nil, sp.output); err != nil {
+			return nil, fmt.Errorf("creating pass-through topic: %w", err)
+		}
+	}
+	res = &result{key: key, name: sp.name}
+
+	h.logf("%s: producing the load", sp.name)
+	t := time.Now()
+	st, err := produceLoad(ctx, cl, h.load)
+	if err != nil {
+		return nil, err
+	}
+	res.records = st.Records
+	h.logf("%s: %d records produced in %v", sp.name, st.Records, time.Since(t).Round(time.Millisecond))
+
+	// The watchers start before the system so that they see its first
+	// writes as they happen.
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	first, err := watch(wctx, addr, false, true, kgo.ReadUncommitted(), sp.firstHop)
+	if err != nil {
+		return nil, err
+	}
+	defer first.close()
+	out, err := watch(wctx, addr, !sp.byCount, false, kgo.ReadCommitted(), sp.output)
+	if err != nil {
+		return nil, err
+	}
+	defer out.close()
+
+	sys, err := startProc(key, filepath.Join(dir, key+".log"), sp.argv...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, sys.stop(60*time.Second)) }()
+	b0, err := procUsage(broker.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	h.logf("%s: started; waiting for it to finish", sp.name)
+	if err := h.waitDone(ctx, sys, adm, sp, out, res.records); err != nil {
+		return nil, err
+	}
+	su, err1 := procUsage(sys.cmd.Process.Pid)
+	bu, err2 := procUsage(broker.cmd.Process.Pid)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	n, _, last, _ := out.state()
+	_, firstAt, _, _ := first.state()
+	res.updates = n
+	res.elapsed = last.Sub(firstAt)
+	res.rate = float64(res.records) / res.elapsed.Seconds()
+	res.startup = firstAt.Sub(sys.started)
+	res.cpu = su.cpu
+	res.broker = bu.cpu - b0.cpu
+	h.logf("%s: %d records in %v: %.0f records/s, %d updates", sp.name, res.records, res.elapsed.Round(time.Millisecond), res.rate, n)
+
+	if latency {
+		if err := h.latencyPass(ctx, cl, adm, sys, sp, out, res); err != nil {
+			return nil, err
+		}
+	}
+	u, err := procUsage(sys.cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	res.peakRSS = u.peakRSS
+	if !sp.byCount {
+		res.profiles = out.values()
+	}
+	return res, nil
+}
+
+// latencyPass produces a second load (next month's changes of the same
+// customers) at share × the measured rate and measures, for every profile
+// update it causes, the time from the newest input record of that profile
+// produced before the update became visible to the update's arrival.
+func (h *harness) latencyPass(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sys *proc, sp spec, out *watcher, res *result) error {
+	cfg := h.load
+	cfg.Seed += 1000
+	cfg.Start = cfg.Start.AddDate(0, 0, 61)
+	var recs []scenario.LoadRecord
+	// Generated before the clock starts, so that generating does not
+	// compete with the system for the cores.
+	if _, err := scenario.Load(cfg, func(r scenario.LoadRecord) error { recs = append(recs, r); return nil }); err != nil {
+		return fmt.Errorf("generating latency load: %w", err)
+	}
+	res.latRate = h.share * res.rate
+	h.logf("%s: latency pass: %d records at %.0f records/s", sp.name, len(recs), res.latRate)
+	out.record(true)
+	start := time.Now()
+	sent, err := produceAtRate(ctx, cl, recs, res.latRate)
+	if err != nil {
+		return err
+	}
+	before := res.records
+	if err := h.waitDone(ctx, sys, adm, sp, out, before+len(recs)); err != nil {
+		return err
+	}
+	arrivals := out.record(false)
+	if sp.byCount {
+		res.lat = ownLatencies(arrivals, start)
+	} else {
+		res.lat, res.unmatch = latencies(arrivals, sent)
+	}
+	h.logf("%s: latency p50 %v, p99 %v, max %v over %d updates (%d unmatched)", sp.name,
+		quantile(res.lat, 0.5).Round(time.Millisecond), quantile(res.lat, 0.99).Round(time.Millisecond),
+		quantile(res.lat, 1).Round(time.Millisecond), len(res.lat), res.unmatch)
+	return nil
+}
+
+// waitDone waits until the system has processed everything produced so far:
+// the pass-through when its output holds want records; a stateful system
+// when each of its groups has committed all but at most one offset per
+// partition (the marker a transaction commit leaves) and its output has been
+// quiet for 1.5 s, or all offsets and 0.5 s.
+func (h *harness) waitDone(ctx context.Context, sys *proc, adm *kadm.Client, sp spec, out *watcher, want int) error {
+	deadline := time.Now().Add(h.timeout)
+	var last string
+	for {
+		if ended, err := sys.exited(); ended {
+			return err
+		}
+		n, _, lastAt, werr := out.state()
+		if werr != nil {
+			return werr
+		}
+		if sp.byCount {
+			if n >= want {
+				return nil
+			}
+			last = fmt.Sprintf("%d of %d records out", n, want)
+		} else if n > 0 {
+			var total, most int64
+			for g, topics := range sp.groups {
+				t, m, err := groupLag(ctx, adm, g, topics)
+				if err != nil {
+					return err
+				}
+				total += t
+				most = max(most, m)
+			}
+			quiet := time.Since(lastAt)
+			if (total == 0 && quiet > 500*time.Millisecond) || (most <= 1 && quiet > 1500*time.Millisecond) {
+				return nil
+			}
+			last = fmt.Sprintf("lag %d, %d updates out, quiet for %v", total, n, quiet.Round(time.Millisecond))
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not done after %v (%s)\n%s", sp.name, h.timeout, last, sys.tail())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// hasFlag reports whether `profiled run -h` lists flag.
+func hasFlag(ctx context.Context, profiled, flagName string) bool {
+	out, _ := exec.CommandContext(ctx, profiled, "run", "-h").CombinedOutput() //nolint:gosec // the harness's own binary
+	return strings.Contains(string(out), "-"+flagName)
+}
+
+// findRepo returns the root of the profiled repository at or above dir.
+func findRepo(dir string) (string, error) {
+	for d := dir; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && strings.HasPrefix(string(b), "module github.com/profiled/profiled\n") {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no profiled repository at or above %s", dir)
+		}
+	}
+}
+
+// cmdHarness is the benchmark: see the package doc and -h.
+func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := scenario.DefaultLoadConfig()
+	var (
+		h       = &harness{load: def, log: stdout}
+		systems = fs.String("systems", strings.Join(allSystems, ","), "systems to run, in this order: "+strings.Join(allSystems, ", "))
+		latency = fs.Bool("latency", true, "run the latency pass after the throughput pass")
+		scales  = fs.String("scales", "", "scale mode: comma-separated customer counts (e.g. 10000,100000,1000000); throughput and peak RSS per scale, no latency pass")
+		outDir  = fs.String("out", "", "directory of the report (default: docs/benchmarks of the repository)")
+		cpuProf = fs.Bool("cpuprofile", false, "also profile the pipeline's CPU on this load (go test -cpuprofile on processor's BenchmarkPipelineLoad) and report the top functions")
+		keep    = fs.Bool("keep", false, "keep the scratch directory (logs, state)")
+	)
+	fs.StringVar(&h.profiled, "profiled", "", "profiled binary (default: built from the repository)")
+	fs.StringVar(&h.config, "config", "", "data dictionary (default: deploy/config/dev.yaml of the repository)")
+	fs.IntVar(&h.load.Customers, "customers", def.Customers, "customers (profiles, besides anonymous visitors)")
+	fs.Float64Var(&h.load.OrdersPerCustomer, "orders", def.OrdersPerCustomer, "mean orders per customer")
+	fs.Float64Var(&h.load.EventsPerCustomer, "events", def.EventsPerCustomer, "mean clickstream events per customer")
+	fs.Float64Var(&h.load.Skew, "skew", def.Skew, "Zipf exponent of the clickstream activity (>1; 0: lognormal)")
+	fs.Float64Var(&h.load.AnonymousShare, "anonymous", def.AnonymousShare, "share of clickstream events from anonymous visitors")
+	fs.Float64Var(&h.load.LateShare, "late", def.LateShare, "share of late records")
+	fs.Float64Var(&h.load.DuplicateShare, "duplicates", def.DuplicateShare, "share of duplicated records")
+	fs.Float64Var(&h.load.BadShare, "bad", def.BadShare, "bad records as a share of the good ones")
+	fs.Int64Var(&h.load.Seed, "seed", def.Seed, "seed of the load")
+	fs.IntVar(&h.memBudget, "memory-budget-mb", 0, "profiled's --memory-budget-mb (0: its default)")
+	fs.Float64Var(&h.share, "latency-rate", 0.5, "rate of the latency pass as a share of the system's measured maximum")
+	fs.DurationVar(&h.timeout, "timeout", 10*time.Minute, "longest wait for one system to finish one pass")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := h.load.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("finding the working directory: %w", err)
+	}
+	if h.repo, err = findRepo(cwd); err != nil {
+		return err
+	}
+	if h.config == "" {
+		h.config = filepath.Join(h.repo, "deploy", "config", "dev.yaml")
+	}
+	if h.dict, err = dictionary.Load(h.config); err != nil {
+		return fmt.Errorf("loading %s: %w", h.config, err)
+	}
+	if *outDir == "" {
+		*outDir = filepath.Join(h.repo, "docs", "benchmarks")
+	}
+	if h.self, err = os.Executable(); err != nil {
+		return fmt.Errorf("finding the bench binary: %w", err)
+	}
+	if h.work, err = os.MkdirTemp("", "profiled-bench-"); err != nil {
+		return fmt.Errorf("creating scratch directory: %w", err)
+	}
+	if *keep {
+		h.logf("scratch directory: %s", h.work)
+	} else {
+		defer func() { _ = os.RemoveAll(h.work) }() // scratch: a leftover is harmless
+	}
+	if h.profiled == "" {
+		h.profiled = filepath.Join(h.work, "profiled")
+		h.logf("building profiled")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", h.profiled, "./cmd/profiled") //nolint:gosec // fixed arguments
+		cmd.Dir, cmd.Stdout, cmd.Stderr = h.repo, stderr, stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building profiled: %w", err)
+		}
+	}
+	h.hasALO = hasFlag(ctx, h.profiled, "at-least-once")
+
+	rep := &report{started: time.Now(), args: os.Args, load: h.load, share: h.share, hasALO: h.hasALO}
+	if *scales != "" {
+		if err := h.runScales(ctx, *scales, strings.Split(*systems, ","), rep); err != nil {
+			return err
+		}
+	} else {
+		if err := h.runAll(ctx, strings.Split(*systems, ","), *latency, rep); err != nil {
+			return err
+		}
+	}
+	if *cpuProf {
+		top, err := h.cpuProfile(ctx)
+		if err != nil {
+			return err
+		}
+		rep.pprof = top
+		fmt.Fprintln(stdout, top)
+	}
+	mismatch := rep.compare()
+	paths, err := rep.write(*outDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, rep.table())
+	for _, p := range paths {
+		fmt.Fprintln(stdout, "wrote", p)
+	}
+	return mismatch
+}
+
+// runAll runs the systems one after the other on the load.
+func (h *harness) runAll(ctx context.Context, systems []string, latency bool, rep *report) error {
+	for _, key := range systems {
+		if key == sysProfiledALO && !h.hasALO {
+			note := "skipped: this profiled has no --at-least-once flag (only one mode; it is the \"profiled\" row)"
+			h.logf("%s %s", key, note)
+			rep.results = append(rep.results, &result{key: key, name: "profiled at-least-once", skipped: true, note: note})
+			continue
+		}
+		res, err := h.runSystem(ctx, key, latency)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		rep.results = append(rep.results, res)
+	}
+	return nil
+}
+
+// runScales runs the systems at each scale, throughput pass only.
+func (h *harness) runScales(ctx context.Context, scales string, systems []string, rep *report) error {
+	base := h.load
+	for _, s := range strings.Split(scales, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%w: --scales: %q is not a positive count", errUsage, s)
+		}
+		h.load = base
+		h.load.Customers = n
+		for _, key := range systems {
+			if key == sysProfiledALO && !h.hasALO {
+				continue
+			}
+			res, err := h.runSystem(ctx, key, false)
+			if err != nil {
+				return fmt.Errorf("%s at %d customers: %w", key, n, err)
+			}
+			res.profiles = nil // not compared across scales; frees the memory
+			rep.scales = append(rep.scales, scaleResult{customers: n, res: res})
+		}
+	}
+	h.load = base
+	return nil
+}
