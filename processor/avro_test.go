@@ -82,58 +82,10 @@ func TestAvroInAndOutThroughKafka(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parse := func(format, output string) *dictionary.File {
-		text := strings.NewReplacer("REGISTRY", reg.URL(), "FORMAT", format, "OUTPUT", output).Replace(avroE2EDict)
-		d, err := dictionary.Parse([]byte(text), format+".yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	jd, ad := parse("debezium-json", "json"), parse("debezium-avro", "avro")
+	jd, ad := parseAvroE2E(t, reg.URL(), "debezium-json", "json"), parseAvroE2E(t, reg.URL(), "debezium-avro", "avro")
 
-	// The changes: 40 customers created and updated, 3 orders each, some
-	// cancelled.
+	jsonRecs, avroRecs := avroStream(t, cl, 40)
 	ctx := context.Background()
-	cust, orders := avrotest.Customers(), avrotest.Orders()
-	cs, err := cust.Register(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ords, err := orders.Register(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var jsonRecs, avroRecs []scenario.Record
-	add := func(tbl *avrotest.Table, s avrotest.Schemas, ch avrotest.Change) {
-		jk, jv := tbl.JSON(ch)
-		ak, av, err := tbl.Avro(s, ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		jsonRecs = append(jsonRecs, scenario.Record{Topic: tbl.Topic, Key: jk, Value: jv})
-		avroRecs = append(avroRecs, scenario.Record{Topic: tbl.Topic, Key: ak, Value: av})
-	}
-	const t0 = int64(1764000000000000)
-	for i := range int64(40) {
-		row := avrotest.CustomerRow(i+1, fmt.Sprintf(" User%d@Example.com ", i))
-		add(cust, cs, avrotest.Change{Op: "c", After: row, Source: avrotest.Source{TsUs: t0 + i*1000, LSN: 10 + i, TxID: 10 + i}})
-		row2 := avrotest.CustomerRow(i+1, fmt.Sprintf("user%d@example.org", i))
-		row2["tier"] = avrotest.Str("silver")
-		add(cust, cs, avrotest.Change{Op: "u", Before: row, After: row2, Source: avrotest.Source{TsUs: t0 + 1e9 + i*1000, LSN: 1000 + i, TxID: 1000 + i}})
-		for j := range int64(3) {
-			status := "paid"
-			if (i+j)%4 == 0 {
-				status = "cancelled"
-			}
-			o := map[string]avrotest.Val{"id": avrotest.Long(i*10 + j), "customer_id": avrotest.Long(i + 1),
-				"status": avrotest.Str(status), "total": avrotest.Decimal(fmt.Sprintf("%d.%02d", 10+j, i), 2),
-				"currency": avrotest.Str("EUR"), "created_at": avrotest.Long(1764000000000 + i*60000 + j*1000),
-				"updated_at": avrotest.Str("2026-11-24T16:00:00Z")}
-			add(orders, ords, avrotest.Change{Op: "c", After: o, Source: avrotest.Source{
-				TsUs: t0 + 2e9 + i*1000 + j, File: "mysql-bin.000003", Pos: 100 + i*10 + j, ServerID: 1}})
-		}
-	}
 
 	// JSON in, JSON out.
 	kj := newCluster(t, jd)
@@ -177,6 +129,64 @@ func TestAvroInAndOutThroughKafka(t *testing.T) {
 	if dl := ka.readAll(ad.Pipeline.DLQTopic); len(dl) != 0 {
 		t.Fatalf("%d dead letters, e.g. %s", len(dl), header(dl[0], "profiled.error"))
 	}
+}
+
+// avroStream registers the Customers and Orders schemas and builds the
+// same changes in JsonConverter JSON and AvroConverter Avro: each customer
+// is created and updated, and has three orders, some cancelled.
+func avroStream(t testing.TB, cl *sr.Client, customers int64) (jsonRecs, avroRecs []scenario.Record) {
+	t.Helper()
+	ctx := context.Background()
+	cust, orders := avrotest.Customers(), avrotest.Orders()
+	cs, err := cust.Register(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ords, err := orders.Register(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(tbl *avrotest.Table, s avrotest.Schemas, ch avrotest.Change) {
+		jk, jv := tbl.JSON(ch)
+		ak, av, err := tbl.Avro(s, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonRecs = append(jsonRecs, scenario.Record{Topic: tbl.Topic, Key: jk, Value: jv})
+		avroRecs = append(avroRecs, scenario.Record{Topic: tbl.Topic, Key: ak, Value: av})
+	}
+	const t0 = int64(1764000000000000)
+	for i := range customers {
+		row := avrotest.CustomerRow(i+1, fmt.Sprintf(" User%d@Example.com ", i))
+		add(cust, cs, avrotest.Change{Op: "c", After: row, Source: avrotest.Source{TsUs: t0 + i*1000, LSN: 10 + i, TxID: 10 + i}})
+		row2 := avrotest.CustomerRow(i+1, fmt.Sprintf("user%d@example.org", i))
+		row2["tier"] = avrotest.Str("silver")
+		add(cust, cs, avrotest.Change{Op: "u", Before: row, After: row2, Source: avrotest.Source{TsUs: t0 + 1e9 + i*1000, LSN: 1e6 + i, TxID: 1e6 + i}})
+		for j := range int64(3) {
+			status := "paid"
+			if (i+j)%4 == 0 {
+				status = "cancelled"
+			}
+			o := map[string]avrotest.Val{"id": avrotest.Long(i*10 + j), "customer_id": avrotest.Long(i + 1),
+				"status": avrotest.Str(status), "total": avrotest.Decimal(fmt.Sprintf("%d.%02d", 10+j, i%100), 2),
+				"currency": avrotest.Str("EUR"), "created_at": avrotest.Long(1764000000000 + i*60000 + j*1000),
+				"updated_at": avrotest.Str("2026-11-24T16:00:00Z")}
+			add(orders, ords, avrotest.Change{Op: "c", After: o, Source: avrotest.Source{
+				TsUs: t0 + 2e9 + i*1000 + j, File: "mysql-bin.000003", Pos: 100 + i*10 + j, ServerID: 1}})
+		}
+	}
+	return jsonRecs, avroRecs
+}
+
+// parseAvroE2E fills in avroE2EDict.
+func parseAvroE2E(t testing.TB, registryURL, format, output string) *dictionary.File {
+	t.Helper()
+	text := strings.NewReplacer("REGISTRY", registryURL, "FORMAT", format, "OUTPUT", output).Replace(avroE2EDict)
+	d, err := dictionary.Parse([]byte(text), format+".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // decodeWithRegistryOnly is what a downstream consumer does with nothing
