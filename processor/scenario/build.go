@@ -403,38 +403,7 @@ func (b *builder) placeSnapshots() {
 // ---- clickstream ----
 
 func (b *builder) buildClickstream() {
-	known := 0
-	for i, c := range b.m.customers {
-		n := b.lognormal(b.cfg.EventsPerCustomer, 1.1)
-		if n == 0 {
-			continue
-		}
-		p := &clickProfile{userID: c.profileID()}
-		for range 1 + b.r.IntN(2) + b.r.IntN(2) {
-			p.devices = append(p.devices, b.newDevice([]int{libBrowser, libBrowser, libBrowser, libBrowser, libIOS, libServer}))
-		}
-		crmTimes := map[int64]bool{}
-		for _, v := range c.versions {
-			crmTimes[v.ts] = true
-		}
-		lo := max(b.start, c.versions[0].ts-10*minute)
-		for _, ts := range b.eventTimes(lo, b.end, n, crmTimes) {
-			p.events = append(p.events, b.knownEvent(c, i, p, ts))
-		}
-		known += n
-		b.m.profiles = append(b.m.profiles, p)
-	}
-	share := min(max(b.cfg.AnonymousShare, 0), 0.95)
-	want := int(math.Round(float64(known) * share / (1 - share)))
-	for want > 0 {
-		n := min(want, max(1, b.lognormal(4, 0.9)))
-		want -= n
-		p := &clickProfile{devices: []device{b.newDevice([]int{libBrowser, libBrowser, libBrowser, libBrowser, libBrowser, libIOS})}}
-		for _, ts := range b.eventTimes(b.start, b.end, n, nil) {
-			p.events = append(p.events, b.anonymousEvent(p, ts))
-		}
-		b.m.profiles = append(b.m.profiles, p)
-	}
+	b.buildClickstreamWith(func() int { return b.lognormal(b.cfg.EventsPerCustomer, 1.1) })
 }
 
 func (b *builder) newDevice(libs []int) device {
