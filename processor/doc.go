@@ -43,4 +43,14 @@
 // hand-over aborts the round. With Options.Standbys, instances tail the
 // changelogs of partitions they do not own, so a failover restores only
 // the tail.
+//
+// # Lookups and metrics
+//
+// Pipeline.Lookup reads a profile's committed state with the lineage of
+// every attribute (the origin and stamp each cell keeps), from the
+// instance that owns its partition; any other instance names the owner,
+// found in the group's member assignments by the address each member
+// appends to its Kafka client id (Options.AdvertiseAddr). The metrics
+// (metrics.go) include the consumer lag of the owned partitions, measured
+// every Options.LagInterval (lag.go), and franz-go's client metrics.
 package processor

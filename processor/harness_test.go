@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/processor/kafkatest"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
 	"github.com/profiled/profiled/store"
@@ -193,31 +194,7 @@ func (k *cluster) waitIdleEvery(timeout, every time.Duration) {
 func (k *cluster) lag(topics []string) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ends, err := k.adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return -1, err
-	}
-	committed, err := k.adm.FetchOffsets(ctx, k.dict.Pipeline.Group)
-	if err != nil {
-		return -1, err
-	}
-	var total int64
-	var missing error
-	ends.Each(func(e kadm.ListedOffset) {
-		if e.Offset == 0 {
-			return
-		}
-		c, ok := committed.Lookup(e.Topic, e.Partition)
-		if !ok {
-			total += e.Offset
-			return
-		}
-		if c.Err != nil {
-			missing = c.Err
-		}
-		total += e.Offset - c.At
-	})
-	return total, missing
+	return kafkatest.GroupLag(ctx, k.adm, k.dict.Pipeline.Group, topics...)
 }
 
 // readAll reads a topic from the start to its current end (read_committed).
@@ -225,45 +202,11 @@ func (k *cluster) readAll(topic string) []*kgo.Record {
 	k.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// The last stable offset: records of an open transaction are not read.
-	ends, err := k.adm.ListCommittedOffsets(ctx, topic)
+	recs, err := kafkatest.ReadAll(ctx, k.brokers, topic)
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	remaining := map[int32]int64{}
-	ends.Each(func(e kadm.ListedOffset) {
-		if e.Offset > 0 {
-			remaining[e.Partition] = e.Offset
-		}
-	})
-	if len(remaining) == 0 {
-		return nil
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Transaction markers take the last offsets; seeing them is how the
-		// reader knows it reached the end.
-		kgo.KeepControlRecords())
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	defer cl.Close()
-	var out []*kgo.Record
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			k.t.Fatalf("reading %s: %v (still waiting for %v)", topic, err, remaining)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if !r.Attrs.IsControl() {
-				out = append(out, r)
-			}
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-		})
-	}
-	return out
+	return recs
 }
 
 // profile is one decoded record of the profiles topic.

@@ -2,6 +2,10 @@ package processor
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kprom"
+
+	"github.com/profiled/profiled/store"
 )
 
 // metrics are the pipeline's Prometheus metrics. Labels are bounded: topic,
@@ -23,6 +27,8 @@ type metrics struct {
 	commitDuration prometheus.Histogram
 	rounds         prometheus.Counter
 	aborts         prometheus.Counter
+	freshness      prometheus.Histogram
+	lag            *prometheus.GaugeVec // topic, partition (of this instance's partitions)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -79,11 +85,66 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		aborts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "profiled_rounds_aborted_total", Help: "Rounds (transactions) aborted; their input is processed again.",
 		}),
+		// From seconds (a live stream) to a day (a backlog being caught up
+		// with, or a source that replays history).
+		freshness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "profiled_profile_freshness_seconds",
+			Help:    "Time from the event time of the newest change in a profile update to the update's emission (emit time minus event time).",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+		}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "profiled_consumer_lag_records",
+			Help: "Records of a partition this instance owns that the group has not committed yet (last stable offset minus committed offset), refreshed every few seconds.",
+		}, []string{"topic", "partition"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.recordsIn, m.recordsOut, m.deadLetters, m.skipped, m.restored,
 			m.batchDuration, m.batchRecords, m.profileUpdates, m.noopFacts, m.assigned,
-			m.restoring, m.standbys, m.restoreSeconds, m.commitDuration, m.rounds, m.aborts)
+			m.restoring, m.standbys, m.restoreSeconds, m.commitDuration, m.rounds, m.aborts,
+			m.freshness, m.lag)
 	}
 	return m
+}
+
+// registerGauges registers the gauges read on scrape: the state store's
+// size and how far the restoring partitions still have to read.
+func registerGauges(reg prometheus.Registerer, db *store.DB, rs *restorer) {
+	if reg == nil {
+		return
+	}
+	for _, part := range []string{"lsm", "vlog"} {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "profiled_state_size_bytes",
+			Help:        "Bytes of the state store's files by part (lsm: tables, vlog: value log, counting the file being written at its preallocated length).",
+			ConstLabels: prometheus.Labels{"part": part},
+		}, func() float64 {
+			lsm, vlog := db.Size()
+			if part == "lsm" {
+				return float64(lsm)
+			}
+			return float64(vlog)
+		}))
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "profiled_restore_remaining_records",
+		Help: "Changelog offsets the restoring partitions still have to read before they process (an upper bound: transaction markers and compacted records take offsets too).",
+	}, rs.remaining))
+}
+
+// clientMetrics returns the options that export one Kafka client's metrics
+// (franz-go's kprom plugin: connections, bytes and records read and
+// written per broker and topic, buffered records) on the pipeline's
+// registry as profiled_kafka_*, labelled with the client's role. Each
+// client needs a kprom.Metrics of its own: it registers its collectors
+// when the client is created (a second client on the same one would
+// register them twice) and unregisters them when the client closes.
+func (p *Pipeline) clientMetrics(role string) []kgo.Opt {
+	if p.opts.Registerer == nil {
+		return nil
+	}
+	m := kprom.NewMetrics("profiled",
+		kprom.Subsystem("kafka"),
+		kprom.Registerer(p.opts.Registerer),
+		kprom.WithStaticLabel(prometheus.Labels{"client": role}))
+	return []kgo.Opt{kgo.WithHooks(m)}
 }

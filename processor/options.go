@@ -75,6 +75,15 @@ type Options struct {
 	// ClientOpts are appended to the Kafka client's options (TLS, SASL, test
 	// tuning such as faster heartbeats).
 	ClientOpts []kgo.Opt
+	// AdvertiseAddr is the host:port where this instance serves profile
+	// lookups. It is appended to the Kafka client id (kafka.client_id, "@",
+	// the address), which the group's members can read, so that Lookup
+	// names the owner of a profile another instance holds. Empty: the
+	// instance cannot be named.
+	AdvertiseAddr string
+	// LagInterval is how often the consumer lag of the owned partitions is
+	// measured (profiled_consumer_lag_records). Zero means 5 s.
+	LagInterval time.Duration
 }
 
 func (o *Options) validate() error {
@@ -114,6 +123,9 @@ func (o *Options) validate() error {
 	if o.TransactionalID == "" && o.Dictionary != nil {
 		host, _ := os.Hostname()
 		o.TransactionalID = o.Dictionary.Pipeline.Group + "-" + host
+	}
+	if o.LagInterval <= 0 {
+		o.LagInterval = 5 * time.Second
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second

@@ -127,7 +127,13 @@ func New(opts Options) (*Pipeline, error) {
 			kgo.TransactionalID(opts.TransactionalID),
 			kgo.TransactionTimeout(opts.TransactionTimeout))
 	}
+	kopts = append(kopts, p.clientMetrics("pipeline")...)
 	kopts = append(kopts, opts.ClientOpts...)
+	if opts.AdvertiseAddr != "" {
+		// After ClientOpts, which set the configured client id: this one
+		// extends it.
+		kopts = append(kopts, kgo.ClientID(advertisingClientID(d.Kafka.ClientID, opts.AdvertiseAddr)))
+	}
 	if opts.AtLeastOnce {
 		cl, err := kgo.NewClient(kopts...)
 		if err != nil {
@@ -147,6 +153,10 @@ func New(opts Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.rs = rs
+	registerGauges(opts.Registerer, opts.Store, rs)
+	// Export the merge stage's restore counter from the start, so that a
+	// rate over it is defined before the first restore.
+	p.m.restored.WithLabelValues(ChangelogTopic(d))
 	close(p.clReady)
 	return p, nil
 }
@@ -217,6 +227,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer close(restoreDone)
 		p.rs.run(runCtx)
 	}()
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		p.lagLoop(runCtx)
+	}()
 
 	var runErr error
 	for runErr == nil {
@@ -256,6 +271,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.joined.Store(false)
 	cancel()
 	<-restoreDone
+	<-lagDone
 	// Leaving the group revokes every partition, which stops the workers.
 	p.cl.CloseAllowingRebalance()
 	p.rs.close()
@@ -569,6 +585,10 @@ func fatalFetchErr(topic, group string, err error) error {
 	}
 	return nil
 }
+
+// KafkaLogger adapts slog to kgo's logger, keeping the client quiet below
+// warnings. The sinks use it too.
+func KafkaLogger(l *slog.Logger) kgo.Logger { return kslog{l} }
 
 // kslog adapts slog to kgo's logger, keeping the client quiet below warnings.
 type kslog struct{ l *slog.Logger }

@@ -67,6 +67,7 @@ func newRestorer(p *Pipeline) (*restorer, error) {
 		kgo.MetadataMinAge(100 * time.Millisecond),
 		kgo.WithLogger(kslog{p.log}),
 	}
+	opts = append(opts, p.clientMetrics("restore")...)
 	opts = append(opts, p.opts.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -242,6 +243,20 @@ func (r *restorer) finishLocked(t *restoreTask) {
 	r.cl.RemoveConsumePartitions(map[string][]int32{t.key.topic: {t.key.partition}})
 	r.p.m.restoring.Dec()
 	r.activate(t.w, t.restored, t.started, t.from)
+}
+
+// remaining is how many changelog offsets the restoring partitions (not
+// the standbys, which never finish) still have to read.
+func (r *restorer) remaining() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, t := range r.tasks {
+		if t.w != nil {
+			n += max(0, t.target-t.next)
+		}
+	}
+	return float64(n)
 }
 
 // activate lets the worker process: its state is current.

@@ -236,6 +236,7 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 			} else {
 				out.records = append(out.records, &kgo.Record{Topic: s.p.dict.Pipeline.ProfilesTopic, Key: []byte(id), Value: value})
 				s.p.m.profileUpdates.Inc()
+				s.p.m.freshness.Observe(max(0, time.Since(time.UnixMicro(e.maxTime)).Seconds()))
 			}
 		}
 		out.batch.Set(kindProfile, []byte(id), merge.AppendState(nil, e.st))

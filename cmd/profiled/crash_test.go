@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/processor"
+	"github.com/profiled/profiled/processor/kafkatest"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
@@ -220,26 +221,7 @@ func waitGroupIdle(t *testing.T, addr string, d *dictionary.File, timeout time.D
 func groupLag(adm *kadm.Client, group string, topics []string) (int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		return -1, err
-	}
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return -1, err
-	}
-	var total int64
-	ends.Each(func(e kadm.ListedOffset) {
-		if e.Offset == 0 {
-			return
-		}
-		if c, ok := committed.Lookup(e.Topic, e.Partition); ok && c.Err == nil {
-			total += e.Offset - c.At
-		} else {
-			total += e.Offset
-		}
-	})
-	return total, nil
+	return kafkatest.GroupLag(ctx, adm, group, topics...)
 }
 
 // readProfiles reads the profiles topic to its last stable offset
@@ -247,53 +229,29 @@ func groupLag(adm *kadm.Client, group string, topics []string) (int64, error) {
 // every version that repeats or goes back.
 func readProfiles(t *testing.T, addr, topic string) (map[string]map[string]any, []string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
+	recs, err := kafkatest.ReadAll(ctx, []string{addr}, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	remaining := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			remaining[o.Partition] = o.Offset
-		}
-	})
 	got := map[string]map[string]any{}
 	version := map[string]uint64{}
 	var bad []string
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: still waiting for %v", topic, remaining)
+	for _, r := range recs {
+		var p struct {
+			ID         string         `json:"profile_id"`
+			Version    uint64         `json:"version"`
+			Attributes map[string]any `json:"attributes"`
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var p struct {
-				ID         string         `json:"profile_id"`
-				Version    uint64         `json:"version"`
-				Attributes map[string]any `json:"attributes"`
-			}
-			if err := json.Unmarshal(r.Value, &p); err != nil {
-				t.Fatalf("profile record %d/%d: %v", r.Partition, r.Offset, err)
-			}
-			if p.Version <= version[p.ID] {
-				bad = append(bad, fmt.Sprintf("%s: version %d after %d", p.ID, p.Version, version[p.ID]))
-			}
-			version[p.ID] = p.Version
-			got[p.ID] = p.Attributes
-		})
+		if err := json.Unmarshal(r.Value, &p); err != nil {
+			t.Fatalf("profile record %d/%d: %v", r.Partition, r.Offset, err)
+		}
+		if p.Version <= version[p.ID] {
+			bad = append(bad, fmt.Sprintf("%s: version %d after %d", p.ID, p.Version, version[p.ID]))
+		}
+		version[p.ID] = p.Version
+		got[p.ID] = p.Attributes
 	}
 	return got, bad
 }

@@ -129,6 +129,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		commitInterval:  df.commitInterval,
 		standbys:        df.standbys,
 		instanceID:      df.instanceID,
+		sinks:           dict.Sinks,
 	})
 }
 

@@ -42,6 +42,7 @@ Usage:
   profiled dev     [flags]   broker + pipeline in one process (embedded default)
   profiled run     [flags]   the pipeline against an existing Kafka cluster
   profiled broker  [flags]   a standalone Kafka-protocol broker for development
+  profiled sink    [flags]   one ESP connector (sinks: in the config) on the profiles topic
   profiled schema  print|check|jsonschema   the profile schema generated from the config
   profiled version
 
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdBroker(ctx, args[1:], stdout, stderr)
 	case "schema":
 		err = cmdSchema(ctx, args[1:], stdout, stderr)
+	case "sink":
+		err = cmdSink(ctx, args[1:], stderr)
 	case "version":
 		fmt.Fprintln(stdout, "profiled", version)
 	case "-h", "-help", "--help", "help":

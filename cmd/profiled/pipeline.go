@@ -23,7 +23,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/profiled/profiled/connectors/esp"
 	"github.com/profiled/profiled/connectors/kafka"
+	"github.com/profiled/profiled/connectors/sink"
 	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/schemas/debezium"
 	"github.com/profiled/profiled/schemas/dictionary"
@@ -54,6 +56,11 @@ type pipelineConfig struct {
 	commitInterval time.Duration
 	standbys       int
 	instanceID     string
+	// api: the address other instances reach this one at, and the token
+	// the profile API requires.
+	api apiFlags
+	// sinks, when set, run in the same process (profiled dev).
+	sinks []*dictionary.Sink
 }
 
 // runPipeline opens the state store, makes sure the topics exist, serves
@@ -109,6 +116,21 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	if err != nil {
 		return err
 	}
+	token, err := cfg.api.tokenSource()
+	if err != nil {
+		return err
+	}
+	// Listen first: the address this instance advertises to the others
+	// (its Kafka client id) must be known before it joins the group.
+	ln, err := net.Listen("tcp", cfg.httpListen)
+	if err != nil {
+		return fmt.Errorf("--http-listen %s: %w", cfg.httpListen, err)
+	}
+	defer func() { _ = ln.Close() }() // Serve closes it too; a second close is harmless
+	self, err := advertised(cfg.api.advertiseAddr, ln.Addr())
+	if err != nil {
+		return err
+	}
 	p, err := processor.New(processor.Options{
 		Schemas:         schemaSrc,
 		ProfileEncoder:  encoder,
@@ -123,6 +145,7 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		CommitInterval:  cfg.commitInterval,
 		Standbys:        cfg.standbys,
 		TransactionalID: transactionalID(cfg),
+		AdvertiseAddr:   self,
 	})
 	if err != nil {
 		return err
@@ -160,18 +183,27 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	// the next periodic refresh, minutes from now.
 	p.Client().ForceMetadataRefresh()
 
-	ln, err := net.Listen("tcp", cfg.httpListen)
-	if err != nil {
-		p.Client().Close()
-		return fmt.Errorf("--http-listen %s: %w", cfg.httpListen, err)
+	var sinks []*sink.Sink
+	if len(cfg.sinks) > 0 {
+		if sinks, err = buildSinks(log, cfg.dict, cfg.sinks, cfg.brokers, reg, cfg.clientOpts, esp.Options{}); err != nil {
+			p.Client().Close()
+			return fmt.Errorf("sinks: %w", err)
+		}
 	}
-	srv := &http.Server{Handler: httpHandler(reg, p), ReadHeaderTimeout: 5 * time.Second}
+	stats := newStatsSampler(reg, topics.Repartition, transactionalID(cfg), 2*time.Second)
+	a := newAPI(p, log, self, token, stats, newInspectorPage(cfg.dict, transactionalID(cfg), self, token != nil))
+	srv := &http.Server{Handler: httpHandler(reg, p, a), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("pipeline starting",
 		"brokers", strings.Join(cfg.brokers, ","), "group", cfg.dict.Pipeline.Group,
 		"sources", len(cfg.dict.Sources), "attributes", len(cfg.dict.Attributes),
-		"http", "http://"+ln.Addr().String(), "data_dir", cfg.dataDir)
+		"http", "http://"+ln.Addr().String(), "advertise", self, "data_dir", cfg.dataDir)
+
+	statsCtx, stopStats := context.WithCancel(ctx)
 
 	g, gctx := errgroup.WithContext(ctx)
+	if len(sinks) > 0 {
+		g.Go(func() error { return runSinks(gctx, sinks) })
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
@@ -179,6 +211,11 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		return nil
 	})
 	g.Go(func() error {
+		stats.run(statsCtx)
+		return nil
+	})
+	g.Go(func() error {
+		defer stopStats()
 		defer func() {
 			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer scancel()
@@ -207,7 +244,7 @@ func avroSetup(ctx context.Context, log *slog.Logger, d *dictionary.File) (debez
 		return nil, nil, nil
 	}
 	if d.Registry == nil {
-		return nil, nil, errors.New("Avro needs a schema registry: add a registry: section")
+		return nil, nil, errors.New("the Avro format needs a schema registry: add a registry: section")
 	}
 	cl, err := registry.NewClient(*d.Registry)
 	if err != nil {
@@ -251,7 +288,7 @@ func checkRegistry(ctx context.Context, r dictionary.Registry) error {
 	return nil
 }
 
-func httpHandler(reg *prometheus.Registry, p *processor.Pipeline) http.Handler {
+func httpHandler(reg *prometheus.Registry, p *processor.Pipeline, a *api) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
@@ -264,6 +301,7 @@ func httpHandler(reg *prometheus.Registry, p *processor.Pipeline) http.Handler {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	a.register(mux)
 	return mux
 }
 
@@ -274,37 +312,22 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	brokers := fs.String("brokers", "", "comma-separated seed brokers, host:port (default: kafka.brokers of the config)")
 	logPersonal := fs.Bool("log-personal-data", false, "log rejected values (emails, names) for local debugging; never in production")
 	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
-	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz and /metrics")
+	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz, /metrics, the profile API (/v1/) and the inspector (/)")
 	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
 	var df deliveryFlags
 	df.register(fs)
+	var af apiFlags
+	af.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	log, err := lf.parse(fs, args, stderr)
 	if err != nil {
 		return err
 	}
-	var missing []string
-	for _, f := range []struct{ name, v string }{{"--config", *config}, {"--data-dir", *dataDir}} {
-		if f.v == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "profiled run: missing %s\n", strings.Join(missing, ", "))
-		fs.Usage()
-		return errUsage
-	}
-	dict, err := dictionary.Load(*config)
+	dict, seeds, err := loadClusterConfig(fs, stderr, "run", *config, *brokers,
+		requiredFlag{"--config", *config}, requiredFlag{"--data-dir", *dataDir})
 	if err != nil {
-		return fmt.Errorf("loading configuration: %w", err)
-	}
-	seeds := splitList(*brokers)
-	if len(seeds) == 0 {
-		seeds = dict.Kafka.Brokers
-	}
-	if len(seeds) == 0 {
-		return errors.New("no brokers: give --brokers or kafka.brokers in the configuration")
+		return err
 	}
 	return runPipeline(ctx, log, pipelineConfig{
 		dict:            dict,
@@ -319,6 +342,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		standbys:        df.standbys,
 		instanceID:      df.instanceID,
 		clientOpts:      df.clientOpts(),
+		api:             af,
 	})
 }
 

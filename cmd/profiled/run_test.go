@@ -17,12 +17,20 @@ var brokerReady = regexp.MustCompile(`broker ready on (127\.0\.0\.1:\d+)`)
 // is called, and waits for its stdout to match ready.
 func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (match []string, stop func()) {
 	t.Helper()
+	var logs func() string
+	return startCmdOutput(t, ready, &logs, args...)
+}
+
+// startCmdOutput is startCmd that also hands back the command's log.
+func startCmdOutput(t *testing.T, ready *regexp.Regexp, logs *func() string, args ...string) ([]string, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
+	*logs = func() string { return stdout.String() + stderr.String() }
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, &stdout, &stderr) }()
 	stopped := false
-	stop = func() {
+	stop := func() {
 		if stopped {
 			return
 		}
@@ -49,7 +57,7 @@ func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (match []strin
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("profiled %s not ready:\n%s\n%s", args[0], stdout.String(), stderr.String())
+	t.Fatalf("profiled %s not ready:\n%s", args[0], stderr.String())
 	return nil, nil
 }
 
