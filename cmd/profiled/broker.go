@@ -61,14 +61,13 @@ func cmdBroker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer c.Close()
-	if *registryListen != "" {
-		reg, err := startDevRegistry(*registryListen)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = reg.close() }()
-		log.Info("development schema registry listening (in memory)", "url", reg.url)
-		fmt.Fprintf(stdout, "registry ready on %s\n", reg.url)
+	regURL, stopReg, err := openDevRegistry(*registryListen, log)
+	if err != nil {
+		return err
+	}
+	defer stopReg()
+	if regURL != "" {
+		fmt.Fprintf(stdout, "registry ready on %s\n", regURL)
 	}
 	log.Info("broker listening", "addr", c.ListenAddrs()[0], "data_dir", *dataDir)
 	fmt.Fprintf(stdout, "broker ready on %s (Ctrl-C to stop)\n", c.ListenAddrs()[0])

@@ -82,17 +82,14 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	defer cluster.Close()
 	brokers := cluster.ListenAddrs()
 	log.Info("embedded broker listening", "addr", brokers[0])
-	if *registryListen != "" {
-		reg, err := startDevRegistry(*registryListen)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = reg.close() }()
-		log.Info("development schema registry listening (in memory)", "url", reg.url)
-		if dict.Registry == nil {
-			// Avro sources and output find their registry with no setup.
-			dict.Registry = &dictionary.Registry{URLs: []string{reg.url}, Timeout: dictionary.DefaultRegistryTimeout}
-		}
+	regURL, stopReg, err := openDevRegistry(*registryListen, log)
+	if err != nil {
+		return err
+	}
+	defer stopReg()
+	if regURL != "" && dict.Registry == nil {
+		// Avro sources and output find their registry with no setup.
+		dict.Registry = &dictionary.Registry{URLs: []string{regURL}, Timeout: dictionary.DefaultRegistryTimeout}
 	}
 
 	var wg sync.WaitGroup

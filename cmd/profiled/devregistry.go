@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -49,6 +50,21 @@ func startDevRegistry(listen string) (*devRegistry, error) {
 		d.done <- err
 	}()
 	return d, nil
+}
+
+// openDevRegistry starts the development registry on listen, unless listen
+// is empty, and logs where it is. It returns its URL ("" when none) and the
+// function that stops it.
+func openDevRegistry(listen string, log *slog.Logger) (url string, stop func(), err error) {
+	if listen == "" {
+		return "", func() {}, nil
+	}
+	d, err := startDevRegistry(listen)
+	if err != nil {
+		return "", nil, err
+	}
+	log.Info("development schema registry listening (in memory)", "url", d.url)
+	return d.url, func() { _ = d.close() }, nil
 }
 
 // close stops serving and waits for the server goroutine.

@@ -98,3 +98,16 @@ func LimitsFor(cfg *dictionary.Sink, hardItems, hardBytes int) Limits {
 	}
 	return l
 }
+
+// SplitDeleted separates a batch into upserts and deletes, keeping their
+// order; ESPs take the two through different calls.
+func SplitDeleted(batch []*Change) (ups, dels []*Change) {
+	for _, c := range batch {
+		if c.Deleted {
+			dels = append(dels, c)
+		} else {
+			ups = append(ups, c)
+		}
+	}
+	return ups, dels
+}

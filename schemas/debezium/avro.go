@@ -653,13 +653,7 @@ func rawDeleted(raw any) (bool, error) {
 	case bool:
 		return x, nil
 	case string:
-		switch strings.ToLower(x) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return false, fmt.Errorf("want \"true\" or \"false\", got %q", x)
+		return deletedText(x)
 	}
 	return false, errors.New("want a string or boolean")
 }

@@ -467,15 +467,20 @@ func (d *decoder) deletedFlag() (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		switch strings.ToLower(s) {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-		return false, fmt.Errorf("want \"true\" or \"false\", got %q", s)
+		return deletedText(s)
 	}
 	return false, errors.New("want a string or boolean")
+}
+
+// deletedText reads the unwrap SMT's __deleted field written as text.
+func deletedText(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("want \"true\" or \"false\", got %q", s)
 }
 
 // source decodes the source block at the scanner position.

@@ -55,14 +55,7 @@ func (a *Adapter) Limits() sink.Limits { return a.limits }
 
 // Send implements sink.Adapter.
 func (a *Adapter) Send(ctx context.Context, batch []*sink.Change) ([]sink.Failure, error) {
-	var ups, dels []*sink.Change
-	for _, c := range batch {
-		if c.Deleted {
-			dels = append(dels, c)
-		} else {
-			ups = append(ups, c)
-		}
-	}
+	ups, dels := sink.SplitDeleted(batch)
 	var fails []sink.Failure
 	for _, chunk := range sink.Chunk(ups, a.limits.MaxItems, a.limits.MaxBytes-1024, func(c *sink.Change) int {
 		b, _ := json.Marshal(attributes(c))

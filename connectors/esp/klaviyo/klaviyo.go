@@ -78,14 +78,7 @@ func (a *Adapter) Limits() sink.Limits { return a.limits }
 
 // Send implements sink.Adapter.
 func (a *Adapter) Send(ctx context.Context, batch []*sink.Change) ([]sink.Failure, error) {
-	var ups, dels []*sink.Change
-	for _, c := range batch {
-		if c.Deleted {
-			dels = append(dels, c)
-		} else {
-			ups = append(ups, c)
-		}
-	}
+	ups, dels := sink.SplitDeleted(batch)
 	var fails []sink.Failure
 	if len(ups) > 0 {
 		f, err := a.importProfiles(ctx, ups, true)
