@@ -10,7 +10,7 @@ TEST_FLAGS       ?=
 FUZZTIME         ?= 30s
 BENCH_COUNT      ?= 6
 
-.PHONY: all build dev demo test test-short lint fmt vet fuzz bench bench-go bench-harness bench-scale bench-check tidy-check clean
+.PHONY: all build dev demo deps test test-short lint fmt vet fuzz bench bench-go bench-harness bench-scale bench-check tidy-check clean
 
 all: lint test
 
@@ -26,8 +26,8 @@ dev: build
 demo: build
 	./$(BIN) dev --demo $(DEV_FLAGS)
 
-## test: vet, then every test with the race detector (what CI runs)
-test: vet
+## test: vet, then every test with the race detector (what CI runs); installs kcat, chromium and promtool from Debian when missing
+test: deps vet
 	$(GO) test -race -shuffle=on -timeout 25m $(TEST_FLAGS) ./...
 
 ## test-short: the fast tests only, without the race detector
@@ -36,6 +36,10 @@ test-short:
 
 vet:
 	$(GO) vet ./...
+
+## deps: the Debian packages the tests drive (kcat, chromium, prometheus's promtool), installed when missing
+deps:
+	@./.ci/deps
 
 ## lint: golangci-lint at the pinned version (.golangci.yml)
 lint:
