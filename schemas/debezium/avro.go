@@ -631,19 +631,9 @@ func (a *avroRun) flat(p *valuePlan) *Change {
 			return nil
 		}
 	}
-	switch {
-	case op != 0 && hasDeleted && deleted != (op == OpDelete):
-		a.fail("decoding unwrapped row: __deleted=%t contradicts __op=%q: %w", deleted, string(op), ErrNotEnvelope)
+	if err := c.setUnwrapped(op, hasDeleted, deleted, fields); err != nil {
+		a.fail("%w", err)
 		return nil
-	case op == OpDelete || deleted:
-		c.Op = OpDelete
-		c.Before = Row{Fields: fields}
-	case op != 0:
-		c.Op = op
-		c.After = Row{Fields: fields}
-	default:
-		c.Op = OpUpdate
-		c.After = Row{Fields: fields}
 	}
 	return c
 }

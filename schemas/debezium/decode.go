@@ -436,9 +436,19 @@ func (d *decoder) flat(ms []member, info *schemaInfo) (*Change, error) {
 			return nil, fmt.Errorf("decoding metadata column %q: %w", name, err)
 		}
 	}
+	if err := c.setUnwrapped(op, hasDeleted, deleted, fields); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// setUnwrapped places a flat row written by the unwrap SMT as the change's
+// before (a rewritten delete) or after image, from its __op and __deleted
+// metadata, which must agree.
+func (c *Change) setUnwrapped(op Op, hasDeleted, deleted bool, fields map[string]Field) error {
 	switch {
 	case op != 0 && hasDeleted && deleted != (op == OpDelete):
-		return nil, fmt.Errorf("decoding unwrapped row: __deleted=%t contradicts __op=%q: %w", deleted, string(op), ErrNotEnvelope)
+		return fmt.Errorf("decoding unwrapped row: __deleted=%t contradicts __op=%q: %w", deleted, string(op), ErrNotEnvelope)
 	case op == OpDelete || deleted:
 		c.Op = OpDelete
 		c.Before = Row{Fields: fields}
@@ -451,7 +461,7 @@ func (d *decoder) flat(ms []member, info *schemaInfo) (*Change, error) {
 		c.Op = OpUpdate
 		c.After = Row{Fields: fields}
 	}
-	return c, nil
+	return nil
 }
 
 // deletedFlag reads __deleted: the SMT writes the string "true"/"false";
