@@ -80,10 +80,10 @@ type worker struct {
 
 	// Round state, owned by the worker goroutine (the poll loop reads it only
 	// between jobs, after a result was received).
-	pending  store.Batch             // state writes of the round, in order
-	overlay  map[string]overlayValue // string(kind)+key -> latest write
-	last     *kgo.Record             // last input record of the round
-	produced bool                    // the round produced changelog records
+	pending store.Batch             // state writes of the round, in order
+	overlay map[string]overlayValue // string(kind)+key -> latest write
+	last    *kgo.Record             // last input record of the round
+	scratch []byte                  // overlay lookups build their key here
 
 	// clMu guards clLast, which produce promises update.
 	clMu   sync.Mutex
@@ -131,7 +131,10 @@ func (p *Pipeline) partitionStore(k tp) *store.Partition {
 // then the store.
 func (w *worker) get(kind byte, key []byte) ([]byte, error) {
 	if len(w.overlay) > 0 {
-		if v, ok := w.overlay[overlayKey(kind, key)]; ok {
+		// Indexing with string(bytes) does not allocate: every read of a
+		// round with writes goes through here.
+		w.scratch = append(append(w.scratch[:0], kind), key...)
+		if v, ok := w.overlay[string(w.scratch)]; ok {
 			if v.deleted {
 				return nil, store.ErrNotFound
 			}
@@ -139,12 +142,6 @@ func (w *worker) get(kind byte, key []byte) ([]byte, error) {
 		}
 	}
 	return w.part.Get(kind, key)
-}
-
-func overlayKey(kind byte, key []byte) string {
-	b := make([]byte, 0, 1+len(key))
-	b = append(b, kind)
-	return string(append(b, key...))
 }
 
 func (w *worker) start() { go w.run() }
@@ -214,14 +211,16 @@ func (w *worker) batch(recs []*kgo.Record) error {
 		w.p.produce(w.ctx, r)
 	}
 	out.batch.Each(func(kind byte, key, value []byte, deleted bool) {
-		k := overlayKey(kind, key)
-		w.overlay[k] = overlayValue{value: value, deleted: deleted}
+		// The changelog key is the overlay's: the state kind, then the key.
+		k := make([]byte, 0, 1+len(key))
+		k = append(append(k, kind), key...)
+		w.overlay[string(k)] = overlayValue{value: value, deleted: deleted}
 		if deleted {
 			w.pending.Delete(kind, key)
 		} else {
 			w.pending.Set(kind, key, value)
 		}
-		cl := &kgo.Record{Topic: w.changelog, Partition: w.tp.partition, Key: []byte(k)}
+		cl := &kgo.Record{Topic: w.changelog, Partition: w.tp.partition, Key: k}
 		if !deleted {
 			// A nil value is a tombstone; state that is present but empty
 			// (a de-duplication marker) must stay a zero-length value.
@@ -230,7 +229,6 @@ func (w *worker) batch(recs []*kgo.Record) error {
 				cl.Value = []byte{}
 			}
 		}
-		w.produced = true
 		w.p.produceChangelog(w.ctx, cl, w)
 	})
 	st := w.stage.name()
@@ -272,12 +270,11 @@ func (w *worker) commit() error {
 	if w.pending.Len() == 0 {
 		return nil
 	}
+	// Every pending write was produced to the changelog, so the round has
+	// an acknowledged changelog offset to store with it.
 	w.clMu.Lock()
 	checkpoint := w.clLast
 	w.clMu.Unlock()
-	if !w.produced {
-		checkpoint = -1
-	}
 	if err := w.part.CommitAll(&w.pending, checkpoint); err != nil {
 		return fmt.Errorf("partition %s/%d: storing committed state at changelog offset %d: %w",
 			w.tp.topic, w.tp.partition, checkpoint, err)
@@ -296,7 +293,6 @@ func (w *worker) endRound() {
 	w.pending.Reset()
 	clear(w.overlay)
 	w.last = nil
-	w.produced = false
 }
 
 // produce sends one output record into the open round; the round ends
