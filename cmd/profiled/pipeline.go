@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	rpprof "runtime/pprof"
 	"strings"
 	"time"
 
@@ -61,6 +63,8 @@ type pipelineConfig struct {
 	api apiFlags
 	// sinks, when set, run in the same process (profiled dev).
 	sinks []*dictionary.Sink
+	// pprof serves Go's profiler under /debug/pprof/ on the HTTP listener.
+	pprof bool
 }
 
 // runPipeline opens the state store, makes sure the topics exist, serves
@@ -192,7 +196,7 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	}
 	stats := newStatsSampler(reg, topics.Repartition, transactionalID(cfg), 2*time.Second)
 	a := newAPI(p, log, self, token, stats, newInspectorPage(cfg.dict, transactionalID(cfg), self, token != nil))
-	srv := &http.Server{Handler: httpHandler(reg, p, a), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: httpHandler(reg, p, a, cfg.pprof), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("pipeline starting",
 		"brokers", strings.Join(cfg.brokers, ","), "group", cfg.dict.Pipeline.Group,
 		"sources", len(cfg.dict.Sources), "attributes", len(cfg.dict.Attributes),
@@ -288,8 +292,17 @@ func checkRegistry(ctx context.Context, r dictionary.Registry) error {
 	return nil
 }
 
-func httpHandler(reg *prometheus.Registry, p *processor.Pipeline, a *api) http.Handler {
+func httpHandler(reg *prometheus.Registry, p *processor.Pipeline, a *api, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if withPprof {
+		// Off by default: a profile shows the process's memory, and the
+		// endpoints cost CPU while they run.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
@@ -305,7 +318,7 @@ func httpHandler(reg *prometheus.Registry, p *processor.Pipeline, a *api) http.H
 	return mux
 }
 
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("profiled run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	config := fs.String("config", "", "data dictionary and pipeline configuration (YAML); required")
@@ -314,6 +327,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz, /metrics, the profile API (/v1/) and the inspector (/)")
 	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
+	withPprof := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --http-listen")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (benchmarks)")
 	var df deliveryFlags
 	df.register(fs)
 	var af apiFlags
@@ -329,6 +344,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stop()) }()
+	}
 	return runPipeline(ctx, log, pipelineConfig{
 		dict:            dict,
 		brokers:         seeds,
@@ -343,6 +365,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		instanceID:      df.instanceID,
 		clientOpts:      df.clientOpts(),
 		api:             af,
+		pprof:           *withPprof,
 	})
 }
 
@@ -398,4 +421,24 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// startCPUProfile profiles the process's CPU into path until the returned
+// function is called.
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.Create(path) //nolint:gosec // the operator's own path
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	return func() error {
+		rpprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing the CPU profile: %w", err)
+		}
+		return nil
+	}, nil
 }
