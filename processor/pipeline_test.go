@@ -516,3 +516,60 @@ func TestRetentionGapIsRefused(t *testing.T) {
 		t.Fatal("the pipeline resumed past a gap in its input")
 	}
 }
+
+// TestProfileCarriesInputTime: a profile update carries the Kafka timestamp
+// of the newest input record that changed it, so that a consumer of the
+// profiles topic (and the benchmark harness) can measure input-to-profile
+// latency per update; a record that changes nothing moves no timestamp.
+func TestProfileCarriesInputTime(t *testing.T) {
+	d := devConfig(t)
+	k := newCluster(t, d)
+	in := k.start(t.TempDir())
+	defer func() {
+		if err := in.stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	page := func(msg, at string) []byte {
+		return []byte(`{"type":"identify","messageId":"` + msg + `","userId":"42","traits":{"email":"` + msg + `@example.com"},"timestamp":"` + at + `"}`)
+	}
+	produce := func(ts time.Time, values ...[]byte) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var recs []*kgo.Record
+		for _, v := range values {
+			recs = append(recs, &kgo.Record{Topic: "clickstream", Key: []byte("42"), Value: v, Timestamp: ts})
+		}
+		if err := k.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		k.waitIdle(60 * time.Second)
+	}
+	latest := func() *kgo.Record {
+		t.Helper()
+		recs := k.readAll(d.Pipeline.ProfilesTopic)
+		if len(recs) == 0 {
+			t.Fatal("no profile update")
+		}
+		return recs[len(recs)-1]
+	}
+
+	t1 := time.UnixMilli(1_700_000_000_000)
+	produce(t1, page("a", "2025-06-15T10:00:00Z"))
+	if got := latest(); !got.Timestamp.Equal(t1) {
+		t.Fatalf("first update: timestamp %v, want the input's %v", got.Timestamp, t1)
+	}
+	// An older event (by event time) changes nothing: no update, so the
+	// latest update keeps t1.
+	t2 := t1.Add(time.Hour)
+	produce(t2, page("old", "2025-06-14T10:00:00Z"))
+	if got := latest(); !got.Timestamp.Equal(t1) {
+		t.Fatalf("after a no-op record: timestamp %v, want %v", got.Timestamp, t1)
+	}
+	t3 := t2.Add(time.Hour)
+	produce(t3, page("b", "2025-06-16T10:00:00Z"))
+	if got := latest(); !got.Timestamp.Equal(t3) {
+		t.Fatalf("second update: timestamp %v, want the input's %v", got.Timestamp, t3)
+	}
+}

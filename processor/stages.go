@@ -130,6 +130,11 @@ type entry struct {
 	before  merge.View
 	dirty   bool
 	maxTime int64
+	// inTime is the newest Kafka timestamp of the records that changed the
+	// profile this round: the update carries it, as Kafka Streams carries
+	// its input's time, so a consumer can tell how long the input took to
+	// become a profile.
+	inTime time.Time
 }
 
 func newMergeStage(p *Pipeline, w *worker) *mergeStage {
@@ -217,6 +222,9 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 		}
 		e.dirty = true
 		e.maxTime = max(e.maxTime, f.Stamp.Time)
+		if r.Timestamp.After(e.inTime) {
+			e.inTime = r.Timestamp
+		}
 	}
 	for _, id := range s.order {
 		e := s.profiles[id]
@@ -234,7 +242,7 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 				// dead-lettered in JSON with the reason.
 				out.records = append(out.records, s.p.profileDL(id, AppendProfileJSON(nil, id, e.st.Version, e.st.UpdatedAt, after, changed), err))
 			} else {
-				out.records = append(out.records, &kgo.Record{Topic: s.p.dict.Pipeline.ProfilesTopic, Key: []byte(id), Value: value})
+				out.records = append(out.records, &kgo.Record{Topic: s.p.dict.Pipeline.ProfilesTopic, Key: []byte(id), Value: value, Timestamp: e.inTime})
 				s.p.m.profileUpdates.Inc()
 				s.p.m.freshness.Observe(max(0, time.Since(time.UnixMicro(e.maxTime)).Seconds()))
 			}

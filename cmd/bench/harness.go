@@ -83,6 +83,10 @@ type spec struct {
 	firstHop string              // the topic of its first writes, watched read_uncommitted
 	groups   map[string][]string // consumer group → topics it must have consumed
 	byCount  bool                // done when output count reaches input count (pass-through)
+	// stamped: every output record carries the Kafka timestamp of the
+	// newest input record behind it (the pass-through copies it, profiled
+	// propagates it), so latency is exact per update.
+	stamped bool
 }
 
 func (h *harness) spec(key, dir, addr string) (spec, error) {
@@ -95,6 +99,7 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 			output:   "passthrough",
 			firstHop: "passthrough",
 			byCount:  true,
+			stamped:  true,
 		}, nil
 	case sysProfiledALO, sysProfiledEOS:
 		httpAddr, err := freeAddr(context.Background())
@@ -120,6 +125,7 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 			output:   topics.Profiles,
 			firstHop: topics.Repartition,
 			groups:   map[string][]string{h.dict.Pipeline.Group: append([]string{topics.Repartition}, topics.Inputs...)},
+			stamped:  true,
 		}, nil
 	case sysGoka:
 		return spec{
@@ -247,9 +253,12 @@ func (h *harness) runSystem(ctx context.Context, key string, latency bool) (res 
 }
 
 // latencyPass produces a second load (next month's changes of the same
-// customers) at share × the measured rate and measures, for every profile
-// update it causes, the time from the newest input record of that profile
-// produced before the update became visible to the update's arrival.
+// customers) at share × the measured rate and measures, for every output
+// record it causes, the time from the production of the newest input record
+// behind it to its arrival: exact where the system stamps its output with
+// that record's time (the pass-through, profiled), else matched by profile
+// id (goka: the newest input record of that profile produced before the
+// update arrived).
 func (h *harness) latencyPass(ctx context.Context, cl *kgo.Client, adm *kadm.Client, sys *proc, sp spec, out *watcher, res *result) error {
 	cfg := h.load
 	cfg.Seed += 1000
@@ -273,7 +282,10 @@ func (h *harness) latencyPass(ctx context.Context, cl *kgo.Client, adm *kadm.Cli
 		return err
 	}
 	arrivals := out.record(false)
-	if sp.byCount {
+	if err := writeArrivals(filepath.Join(h.work, sp.name+"-arrivals.csv"), arrivals, start); err != nil {
+		return err
+	}
+	if sp.stamped {
 		res.lat = ownLatencies(arrivals, start)
 	} else {
 		res.lat, res.unmatch = latencies(arrivals, sent)
@@ -495,5 +507,20 @@ func (h *harness) runScales(ctx context.Context, scales string, systems []string
 		}
 	}
 	h.load = base
+	return nil
+}
+
+// writeArrivals keeps the latency pass's arrivals in the scratch directory
+// (kept with -keep): milliseconds since the pass started of each arrival and
+// of the timestamp it carries, to see how latency moves over the pass.
+func writeArrivals(path string, arrivals []arrival, start time.Time) error {
+	var b strings.Builder
+	b.WriteString("arrival_ms,stamp_ms,key\n")
+	for _, a := range arrivals {
+		fmt.Fprintf(&b, "%d,%d,%s\n", a.at.Sub(start).Milliseconds(), a.ts.Sub(start).Milliseconds(), a.key)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("writing arrivals: %w", err)
+	}
 	return nil
 }

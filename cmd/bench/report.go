@@ -282,12 +282,14 @@ const definitions = `
   system starts; start-up is reported separately.
 - **latency** (p50/p99/max): a second load (the same customers' next month)
   is produced at half the system's measured rate while it runs, each record
-  stamped with its production time. An update's latency is its arrival at the
-  harness (read_committed) minus the production time of the newest input
-  record of the same profile produced before that arrival. When a profile's
-  records come closer together than the latency, this can under-state it by
-  at most their spacing. The pass-through copies each record's timestamp, so
-  its latency is exact per record.
+  stamped with its production time (its Kafka timestamp). An output record's
+  latency is its arrival at the harness (read_committed) minus the timestamp
+  it carries: the pass-through copies its input's, profiled stamps each
+  profile update with the newest input record that changed it, so both are
+  exact per record. goka stamps its own, so its updates are matched by
+  profile id instead: arrival minus the production time of the newest input
+  record of the same profile produced before that arrival (this can
+  under-state it by at most the spacing of a profile's records).
 - **peak RSS**: VmHWM of the system's process over both passes.
 - **CPU s / M events**: user + system time of the system's process (from
   /proc) from its start to the end of the throughput pass, per million input
