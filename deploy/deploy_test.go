@@ -785,28 +785,29 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("--advertise-addr %q is not the pod's name in the headless service", adv)
 	}
 
-	// Resources: requested, and the memory limit above the store's budget
-	// with room for the rest of the process (docs/benchmarks.md: peak RSS
-	// 741 MiB at 100 k customers with a 256 MiB budget).
+	// Resources: --memory-budget is the whole process's (profiled derives
+	// the Go heap limit, the store's caches and the Kafka buffers from it),
+	// so the pod requests at least that and is limited above it by room
+	// for the page cache of the memory-mapped state (docs/benchmarks.md).
 	mem := func(s string) int64 {
 		n, _ := strconv.ParseInt(strings.TrimRight(s, "GMiKB"), 10, 64)
 		switch {
-		case strings.HasSuffix(s, "Gi"):
+		case strings.HasSuffix(s, "Gi") || strings.HasSuffix(s, "GiB"):
 			return n << 30
-		case strings.HasSuffix(s, "Mi"):
+		case strings.HasSuffix(s, "Mi") || strings.HasSuffix(s, "MiB"):
 			return n << 20
 		}
 		return n
 	}
 	limit := mem(str(ctr, "resources", "limits", "memory"))
 	request := mem(str(ctr, "resources", "requests", "memory"))
-	budget, _ := flag(args, "memory-budget-mb")
-	b, _ := strconv.ParseInt(budget, 10, 64)
-	if str(ctr, "resources", "requests", "cpu") == "" || request < 741<<20 || limit < request || b == 0 || limit < 3*(b<<20) {
-		t.Errorf("resources %v with --memory-budget-mb=%s", get(ctr, "resources"), budget)
+	budgetFlag, _ := flag(args, "memory-budget")
+	budget := mem(budgetFlag)
+	if str(ctr, "resources", "requests", "cpu") == "" || budget < 256<<20 || request < budget || limit < budget*5/4 {
+		t.Errorf("resources %v with --memory-budget=%s", get(ctr, "resources"), budgetFlag)
 	}
-	if gml := mem(str(env["GOMEMLIMIT"], "value")); gml == 0 || gml >= limit {
-		t.Errorf("GOMEMLIMIT %v is not below the memory limit", get(env["GOMEMLIMIT"], "value"))
+	if _, ok := env["GOMEMLIMIT"]; ok {
+		t.Error("GOMEMLIMIT is set: it overrides the Go limit profiled derives from --memory-budget")
 	}
 
 	// Volumes: the claim template at --data-dir; every file the

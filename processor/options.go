@@ -84,6 +84,10 @@ type Options struct {
 	// LagInterval is how often the consumer lag of the owned partitions is
 	// measured (profiled_consumer_lag_records). Zero means 5 s.
 	LagInterval time.Duration
+	// StateCacheBytes bounds the in-memory cache of committed state (hot
+	// profiles and row owners) in front of the store, for all partitions
+	// this instance could own. Zero means 64 MiB; negative disables it.
+	StateCacheBytes int64
 }
 
 func (o *Options) validate() error {
@@ -107,6 +111,9 @@ func (o *Options) validate() error {
 	}
 	if o.BatchRecords <= 0 {
 		o.BatchRecords = 2000
+	}
+	if o.StateCacheBytes == 0 {
+		o.StateCacheBytes = 64 << 20
 	}
 	if o.RoundRecords <= 0 {
 		o.RoundRecords = 20000

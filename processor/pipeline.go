@@ -25,6 +25,7 @@ type Pipeline struct {
 	dict   *dictionary.File
 	log    *slog.Logger
 	m      *metrics
+	cm     *cacheMetrics
 	mapper *ingest.Mapper
 	merger *merge.Merger
 	repart string
@@ -75,6 +76,7 @@ func New(opts Options) (*Pipeline, error) {
 		dict:    d,
 		log:     opts.Logger,
 		m:       newMetrics(opts.Registerer),
+		cm:      newCacheMetrics(opts.Registerer),
 		mapper:  newMapper(opts),
 		merger:  merge.New(d),
 		repart:  RepartitionTopic(d),
@@ -159,6 +161,21 @@ func New(opts Options) (*Pipeline, error) {
 	p.m.restored.WithLabelValues(ChangelogTopic(d))
 	close(p.clReady)
 	return p, nil
+}
+
+// cacheBytes shares Options.StateCacheBytes among the partitions an
+// instance could own: three quarters for the merge stage's profiles (the
+// large, hot values), a quarter for the row owners of every input.
+func (p *Pipeline) cacheBytes(merging bool) int64 {
+	total := p.opts.StateCacheBytes
+	if total <= 0 {
+		return 0
+	}
+	parts := int64(max(p.dict.Pipeline.Partitions, 1))
+	if merging {
+		return total * 3 / 4 / parts
+	}
+	return total / 4 / (parts * int64(max(len(p.dict.Sources), 1)))
 }
 
 func newMapper(opts Options) *ingest.Mapper {

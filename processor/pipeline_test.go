@@ -271,6 +271,9 @@ func TestSmallRounds(t *testing.T) {
 		o.BatchRecords = 16
 		o.RoundRecords = 64
 		o.CommitInterval = 5 * time.Millisecond
+		// A cache far smaller than the state: entries are evicted and
+		// read back from the store all the time.
+		o.StateCacheBytes = 16 << 10
 		o.ClientOpts = append(o.ClientOpts, kgo.FetchMaxWait(200*time.Millisecond), kgo.FetchMaxPartitionBytes(4<<10))
 	})
 	k.waitIdle(120 * time.Second)

@@ -83,7 +83,8 @@ type worker struct {
 	pending store.Batch             // state writes of the round, in order
 	overlay map[string]overlayValue // string(kind)+key -> latest write
 	last    *kgo.Record             // last input record of the round
-	scratch []byte                  // overlay lookups build their key here
+	scratch []byte                  // state reads build their key here
+	cache   *stateCache             // committed state read or written recently
 
 	// clMu guards clLast, which produce promises update.
 	clMu   sync.Mutex
@@ -105,8 +106,10 @@ func (p *Pipeline) newWorker(k tp) *worker {
 	w.changelog = p.changelogOf(k.topic)
 	if k.topic == p.repart {
 		w.stage = newMergeStage(p, w)
+		w.cache = newStateCache(p.cacheBytes(true), p.cm)
 	} else {
 		w.stage = newIngestStage(p, w)
+		w.cache = newStateCache(p.cacheBytes(false), p.cm)
 	}
 	return w
 }
@@ -128,12 +131,12 @@ func (p *Pipeline) partitionStore(k tp) *store.Partition {
 }
 
 // get reads state as of the round so far: the round's own writes first,
-// then the store.
+// then the cache of committed state, then the store.
 func (w *worker) get(kind byte, key []byte) ([]byte, error) {
+	// Indexing with string(bytes) does not allocate: every read goes
+	// through here.
+	w.scratch = append(append(w.scratch[:0], kind), key...)
 	if len(w.overlay) > 0 {
-		// Indexing with string(bytes) does not allocate: every read of a
-		// round with writes goes through here.
-		w.scratch = append(append(w.scratch[:0], kind), key...)
 		if v, ok := w.overlay[string(w.scratch)]; ok {
 			if v.deleted {
 				return nil, store.ErrNotFound
@@ -141,8 +144,25 @@ func (w *worker) get(kind byte, key []byte) ([]byte, error) {
 			return v.value, nil
 		}
 	}
-	return w.part.Get(kind, key)
+	if !cacheable(kind) {
+		return w.part.Get(kind, key)
+	}
+	if v, ok := w.cache.get(w.scratch); ok {
+		return v, nil
+	}
+	v, err := w.part.Get(kind, key)
+	if err == nil {
+		// The store holds committed state only (a round is stored after
+		// its transaction commits), so what it returns may be cached.
+		w.cache.put(w.scratch, v)
+	}
+	return v, err
 }
+
+// cacheable tells the state kinds worth caching: profiles and row owners
+// are read again and again; de-duplication markers are mostly looked up
+// once and not found.
+func cacheable(kind byte) bool { return kind == kindProfile || kind == kindOwner }
 
 func (w *worker) start() { go w.run() }
 
@@ -169,6 +189,7 @@ func (w *worker) stop() {
 	w.cancel()
 	close(w.jobs)
 	<-w.done
+	w.cache.reset()
 }
 
 // process runs the records through the stage in batches and sends what
@@ -186,6 +207,7 @@ func (w *worker) process(recs []*kgo.Record) error {
 				// A stored value failed its checksum. The changelog holds the
 				// state: drop the partition's copy so that the next start
 				// restores it whole, and stop rather than merge onto it.
+				w.cache.reset()
 				if derr := w.part.Drop(); derr != nil {
 					err = errors.Join(err, derr)
 				} else {
@@ -279,6 +301,15 @@ func (w *worker) commit() error {
 		return fmt.Errorf("partition %s/%d: storing committed state at changelog offset %d: %w",
 			w.tp.topic, w.tp.partition, checkpoint, err)
 	}
+	w.pending.Each(func(kind byte, key, value []byte, deleted bool) {
+		if cacheable(kind) {
+			w.scratch = append(append(w.scratch[:0], kind), key...)
+			if deleted {
+				value = nil
+			}
+			w.cache.put(w.scratch, value)
+		}
+	})
 	return nil
 }
 

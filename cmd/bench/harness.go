@@ -41,7 +41,7 @@ type harness struct {
 	work      string // scratch directory: broker and system logs, state
 	load      scenario.LoadConfig
 	hasALO    bool // profiled run has --at-least-once
-	memBudget int  // --memory-budget-mb for profiled; 0: its default
+	memBudget string // profiled's --memory-budget; empty: its default
 	share     float64
 	timeout   time.Duration
 	log       io.Writer
@@ -108,8 +108,8 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 		}
 		argv := []string{h.profiled, "run", "--config", h.config, "--brokers", addr,
 			"--data-dir", filepath.Join(dir, "state"), "--http-listen", httpAddr}
-		if h.memBudget > 0 {
-			argv = append(argv, "--memory-budget-mb", strconv.Itoa(h.memBudget))
+		if h.memBudget != "" {
+			argv = append(argv, "--memory-budget", h.memBudget)
 		}
 		name := "profiled"
 		switch {
@@ -303,7 +303,10 @@ func (h *harness) latencyPass(ctx context.Context, cl *kgo.Client, adm *kadm.Cli
 // quiet for 1.5 s, or all offsets and 0.5 s.
 func (h *harness) waitDone(ctx context.Context, sys *proc, adm *kadm.Client, sp spec, out *watcher, want int) error {
 	deadline := time.Now().Add(h.timeout)
-	var last string
+	var (
+		last   string
+		lagErr error
+	)
 	for {
 		if ended, err := sys.exited(); ended {
 			return err
@@ -322,16 +325,24 @@ func (h *harness) waitDone(ctx context.Context, sys *proc, adm *kadm.Client, sp 
 			for g, topics := range sp.groups {
 				t, m, err := groupLag(ctx, adm, g, topics)
 				if err != nil {
-					return err
+					// A broker busy with a large load can answer late:
+					// ask again until the deadline.
+					lagErr = err
+					total = -1
+					break
 				}
 				total += t
 				most = max(most, m)
 			}
 			quiet := time.Since(lastAt)
-			if (total == 0 && quiet > 500*time.Millisecond) || (most <= 1 && quiet > 1500*time.Millisecond) {
+			switch {
+			case total < 0:
+				last = fmt.Sprintf("%d updates out, lag unknown: %v", n, lagErr)
+			case (total == 0 && quiet > 500*time.Millisecond) || (most <= 1 && quiet > 1500*time.Millisecond):
 				return nil
+			default:
+				last = fmt.Sprintf("lag %d, %d updates out, quiet for %v", total, n, quiet.Round(time.Millisecond))
 			}
-			last = fmt.Sprintf("lag %d, %d updates out, quiet for %v", total, n, quiet.Round(time.Millisecond))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not done after %v (%s)\n%s", sp.name, h.timeout, last, sys.tail())
@@ -388,7 +399,7 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Float64Var(&h.load.DuplicateShare, "duplicates", def.DuplicateShare, "share of duplicated records")
 	fs.Float64Var(&h.load.BadShare, "bad", def.BadShare, "bad records as a share of the good ones")
 	fs.Int64Var(&h.load.Seed, "seed", def.Seed, "seed of the load")
-	fs.IntVar(&h.memBudget, "memory-budget-mb", 0, "profiled's --memory-budget-mb (0: its default)")
+	fs.StringVar(&h.memBudget, "memory-budget", "", "profiled's --memory-budget, e.g. 512MiB (default: profiled's default)")
 	fs.Float64Var(&h.share, "latency-rate", 0.5, "rate of the latency pass as a share of the system's measured maximum")
 	fs.DurationVar(&h.timeout, "timeout", 10*time.Minute, "longest wait for one system to finish one pass")
 	if err := parseFlags(fs, args); err != nil {

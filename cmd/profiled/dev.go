@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/profiled/profiled/deploy"
+	"github.com/profiled/profiled/processor"
 	"github.com/profiled/profiled/processor/scenario"
 	"github.com/profiled/profiled/schemas/dictionary"
 )
@@ -117,7 +118,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		brokers:         brokers,
 		dataDir:         dir,
 		httpListen:      *httpListen,
-		memoryBudget:    128 << 20,
+		memory:          devMemory,
 		createInputs:    true,
 		logPersonalData: *logPersonal,
 		clientOpts:      append(df.clientOpts(), kgo.HeartbeatInterval(time.Second)),
@@ -129,6 +130,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		sinks:           dict.Sinks,
 	})
 }
+
+// devMemory is the pipeline's share in profiled dev: the embedded broker
+// keeps the whole log in the same process, so there is no process budget
+// to give, only the pipeline's parts to keep small.
+var devMemory, _ = processor.PlanMemory(512 << 20)
 
 // publishDemo produces the generated reference scenario with a progress bar.
 func publishDemo(ctx context.Context, log *slog.Logger, brokers []string, cfg scenario.Config, stderr io.Writer) error {

@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	rpprof "runtime/pprof"
 	"strings"
 	"time"
@@ -38,11 +39,15 @@ import (
 
 // pipelineConfig is what runPipeline needs, from either dev or run.
 type pipelineConfig struct {
-	dict         *dictionary.File
-	brokers      []string
-	dataDir      string
-	httpListen   string
-	memoryBudget int64
+	dict       *dictionary.File
+	brokers    []string
+	dataDir    string
+	httpListen string
+	// memory divides the process's memory budget; goLimit applies its Go
+	// soft limit (run: the process is the pipeline; dev also holds the
+	// broker's log, which no budget of the pipeline's covers).
+	memory       processor.Memory
+	goLimit      bool
 	createInputs bool
 	// logPersonalData puts rejected values into the log (local debugging).
 	logPersonalData bool
@@ -78,7 +83,18 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
-	sopts := store.Options{Dir: stateDir, MemoryBudget: cfg.memoryBudget, Logger: log, KeyRotation: cfg.dict.Store.KeyRotation}
+	if cfg.goLimit {
+		if env := os.Getenv("GOMEMLIMIT"); env != "" {
+			log.Info("GOMEMLIMIT is set: it, not --memory-budget, is the Go runtime's soft limit", "gomemlimit", env)
+		} else {
+			prev := debug.SetMemoryLimit(cfg.memory.GoLimit)
+			defer debug.SetMemoryLimit(prev)
+		}
+	}
+	log.Info("memory budget", "budget_mib", cfg.memory.Budget>>20, "go_limit_mib", cfg.memory.GoLimit>>20,
+		"store_mib", cfg.memory.Store>>20, "state_cache_mib", cfg.memory.StateCache>>20,
+		"fetch_max_mib", cfg.memory.FetchMaxBytes>>20, "produce_buffer_mib", cfg.memory.ProduceBufferedBytes>>20)
+	sopts := store.Options{Dir: stateDir, MemoryBudget: cfg.memory.Store, Logger: log, KeyRotation: cfg.dict.Store.KeyRotation}
 	if k := cfg.dict.Store.EncryptionKey; !k.IsZero() {
 		raw, err := k.RevealBytes()
 		if err != nil {
@@ -144,7 +160,8 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		Registerer:      reg,
 		Logger:          log,
 		LogPersonalData: cfg.logPersonalData,
-		ClientOpts:      append(secure, cfg.clientOpts...),
+		ClientOpts:      append(append(secure, cfg.memory.ClientOpts()...), cfg.clientOpts...),
+		StateCacheBytes: cfg.memory.StateCache,
 		AtLeastOnce:     cfg.atLeastOnce,
 		CommitInterval:  cfg.commitInterval,
 		Standbys:        cfg.standbys,
@@ -326,7 +343,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	logPersonal := fs.Bool("log-personal-data", false, "log rejected values (emails, names) for local debugging; never in production")
 	dataDir := fs.String("data-dir", "", "directory for the local state store; required")
 	httpListen := fs.String("http-listen", "127.0.0.1:8080", "address for /healthz, /readyz, /metrics, the profile API (/v1/) and the inspector (/)")
-	memoryBudget := fs.Int64("memory-budget-mb", 256, "memory for the state store's caches and memtables, MiB")
+	memoryBudget := byteSize(1 << 30)
+	fs.Var(&memoryBudget, "memory-budget",
+		"memory for the whole process (Go heap limit, state store, state cache, Kafka buffers), e.g. 1GiB or 768Mi; leave the rest of the node for the page cache")
 	withPprof := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ on --http-listen")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (benchmarks)")
 	var df deliveryFlags
@@ -344,6 +363,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	mem, err := processor.PlanMemory(int64(memoryBudget))
+	if err != nil {
+		return fmt.Errorf("--memory-budget: %w", err)
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -356,7 +379,8 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 		brokers:         seeds,
 		dataDir:         *dataDir,
 		httpListen:      *httpListen,
-		memoryBudget:    *memoryBudget << 20,
+		memory:          mem,
+		goLimit:         true,
 		logPersonalData: *logPersonal,
 		preflight:       true,
 		atLeastOnce:     df.atLeastOnce,

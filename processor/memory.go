@@ -1,0 +1,79 @@
+package processor
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// MinMemoryBudget is the smallest process budget PlanMemory accepts: below
+// it the fixed costs (a round's records in flight, the Kafka clients, the
+// Go runtime) leave the store and the cache nothing useful.
+const MinMemoryBudget = 256 << 20
+
+// Memory divides one process-wide memory budget (profiled run
+// --memory-budget) among everything that holds memory in proportion to
+// load, so that the process's RSS stays under the budget whatever the size
+// of the state:
+//
+//   - the Go runtime's soft limit (debug.SetMemoryLimit), which covers the
+//     Go heap, and with it Badger's memtables and caches (they are Go
+//     memory in a build without jemalloc), the state cache and the Kafka
+//     clients' buffers; the rest of the budget is left for what the limit
+//     does not see: Badger's memory-mapped table and value-log pages, thread
+//     stacks outside Go;
+//   - Badger's memtables, block and index caches (store.Options.MemoryBudget);
+//   - the cache of committed profile states in front of Badger;
+//   - the consumer's fetch buffers and the producer's buffered bytes.
+//
+// The shares are fixed fractions measured on the benchmark load
+// (docs/benchmarks.md); the live heap besides them (a round's input and
+// output records, the merge of a batch) is about 100 MiB at the default
+// round size.
+type Memory struct {
+	Budget     int64 // the whole process
+	GoLimit    int64 // debug.SetMemoryLimit
+	Store      int64 // store.Options.MemoryBudget
+	StateCache int64 // Options.StateCacheBytes
+	// FetchMaxBytes bounds one fetch response (all partitions of a
+	// broker); FetchMaxPartitionBytes one partition's share of it. kgo
+	// buffers one response per broker until it is polled, and a response
+	// decompresses to a few times its size.
+	FetchMaxBytes          int32
+	FetchMaxPartitionBytes int32
+	// ProduceBufferedBytes bounds the records produced but not yet
+	// acknowledged (kgo.MaxBufferedBytes): a round's output waits there for
+	// the broker.
+	ProduceBufferedBytes int64
+}
+
+// PlanMemory divides budget bytes; see Memory.
+func PlanMemory(budget int64) (Memory, error) {
+	if budget < MinMemoryBudget {
+		return Memory{}, fmt.Errorf("memory budget %d MiB is below the minimum of %d MiB", budget>>20, MinMemoryBudget>>20)
+	}
+	fetch := clampInt64(budget/25, 4<<20, 64<<20)
+	return Memory{
+		Budget:                 budget,
+		GoLimit:                budget - clampInt64(budget/8, 32<<20, 512<<20),
+		Store:                  budget / 4,
+		StateCache:             budget * 3 / 20,
+		FetchMaxBytes:          int32(fetch),
+		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 1<<20, 8<<20)),
+		ProduceBufferedBytes:   clampInt64(budget/20, 8<<20, 128<<20),
+	}, nil
+}
+
+// ClientOpts are the Kafka client options of the plan.
+func (m Memory) ClientOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.FetchMaxBytes(m.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(m.FetchMaxPartitionBytes),
+		// kgo's default bounds records (10,000), not bytes; the round
+		// produces many small records, so bytes are the binding bound.
+		kgo.MaxBufferedRecords(1 << 20),
+		kgo.MaxBufferedBytes(int(m.ProduceBufferedBytes)),
+	}
+}
+
+func clampInt64(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
