@@ -25,7 +25,7 @@ func (a *Attribute) coerce(v schemas.Value) (schemas.Value, error) {
 			if fn == nil {
 				// An Attribute built by hand (tests, tools) may name its
 				// normalizers without functions; build them on demand.
-				built, err := newNormalizer(n.Name, n.Arg)
+				built, err := buildNormalizer(n.Name, n.Arg, false)
 				if err != nil {
 					return schemas.Null, fmt.Errorf("%s: %w", a.Name, err)
 				}

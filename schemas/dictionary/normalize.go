@@ -21,7 +21,12 @@ var normalizerNames = []string{"trim", "lower", "upper", "collapse_spaces", "e16
 // newNormalizer builds a normalizer. Every normalizer works on strings: they
 // exist to clean up free text before it is stored, and typed values (numbers,
 // times) are already canonical after conversion.
-func newNormalizer(name, arg string) (Normalizer, error) {
+func newNormalizer(name, arg string) (Normalizer, error) { return buildNormalizer(name, arg, true) }
+
+// buildNormalizer builds a normalizer; memoize gives the costly ones (e164) a
+// memo of their results. A normalizer built for one call only (see coerce)
+// would never hit its memo, so it goes without.
+func buildNormalizer(name, arg string, memoize bool) (Normalizer, error) {
 	n := Normalizer{Name: name, Arg: arg}
 	var fn func(string) (string, error)
 	switch name {
@@ -42,6 +47,12 @@ func newNormalizer(name, arg string) (Normalizer, error) {
 		}
 		n.Arg = region
 		fn = func(s string) (string, error) { return e164(s, region) }
+		if memoize {
+			// libphonenumber costs tens of µs a number (regular
+			// expressions throughout), and a customer's phone comes
+			// back with every update of the row.
+			fn = newMemo(fn, memoDefaultEntries, memoDefaultBytes).get
+		}
 	default:
 		return n, fmt.Errorf("unknown normalizer %q (want one of %s)", name, strings.Join(normalizerNames, ", "))
 	}
@@ -65,8 +76,12 @@ func newNormalizer(name, arg string) (Normalizer, error) {
 }
 
 // collapseSpaces replaces each run of white space (tabs, newlines, non-breaking
-// spaces, ...) with one ASCII space.
+// spaces, ...) with one ASCII space. Invalid UTF-8 becomes U+FFFD.
 func collapseSpaces(s string) string {
+	if !needsCollapse(s) {
+		// Most names are clean already; returning s saves a copy.
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	inSpace := false
@@ -84,6 +99,29 @@ func collapseSpaces(s string) string {
 	return b.String()
 }
 
+// needsCollapse reports whether collapseSpaces would change s: white space
+// other than a single ASCII space, or bytes that are not UTF-8 (which ranging
+// over s turns into U+FFFD).
+func needsCollapse(s string) bool {
+	inSpace := false
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return true
+			}
+		}
+		if unicode.IsSpace(r) {
+			if r != ' ' || inSpace {
+				return true
+			}
+			inSpace = true
+			continue
+		}
+		inSpace = false
+	}
+	return false
+}
+
 // iso8601 rewrites an ISO-8601 date-time as RFC 3339 in UTC, or a bare date as
 // YYYY-MM-DD, so that string attributes holding times compare and dedupe as
 // text.
@@ -92,10 +130,19 @@ func iso8601(s string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s is not an ISO-8601 date or date-time: %w", clip(s), err)
 	}
+	layout := time.RFC3339Nano
 	if dateOnly {
-		return t.Format(time.DateOnly), nil
+		layout = time.DateOnly
 	}
-	return t.Format(time.RFC3339Nano), nil
+	// Format into a buffer on the stack: when the input is canonical
+	// already (as dates and UTC date-times mostly are), the trimmed input is
+	// the result and nothing is allocated.
+	var buf [64]byte
+	out := t.AppendFormat(buf[:0], layout)
+	if trimmed := strings.TrimSpace(s); string(out) == trimmed {
+		return trimmed, nil
+	}
+	return string(out), nil
 }
 
 // e164 formats a phone number as E.164 (+14155552671). Without a default
@@ -155,14 +202,24 @@ func requiredValidator() Validator {
 }
 
 func emailValidator() Validator {
+	// net/mail allocates and is slow next to the rest of coerce (about half
+	// a microsecond an address), and an address comes back with every
+	// update of its row; the check is pure, so its result is remembered.
+	check := newMemo(func(s string) (string, error) {
+		if !isEmail(s) {
+			return "", fmt.Errorf("%s is not a valid email address", clip(s))
+		}
+		return "", nil
+	}, memoDefaultEntries, memoDefaultBytes)
 	return Validator{Name: "email", Fn: func(v schemas.Value) error {
-		if v.IsNull() {
+		switch {
+		case v.IsNull():
 			return nil
+		case v.Kind == schemas.KindString:
+			_, err := check.get(v.Str)
+			return err
 		}
-		if v.Kind != schemas.KindString || !isEmail(v.Str) {
-			return fmt.Errorf("%s is not a valid email address", quote(v))
-		}
-		return nil
+		return fmt.Errorf("%s is not a valid email address", quote(v))
 	}}
 }
 
