@@ -60,12 +60,12 @@ func TestDecodeTypes(t *testing.T) {
 				e.AnonymousID != "507f191e810c19729de860ea" || e.MessageID != "ajs-f8ca1e4de5024d9430b3928bd8ac6b96" {
 				t.Errorf("ids/name: %+v", e)
 			}
-			if e.Properties["currency"] != "USD" || e.Properties["total"] != json.Number("27.5") {
-				t.Errorf("properties = %v", e.Properties)
+			if e.Properties()["currency"] != "USD" || e.Properties()["total"] != json.Number("27.5") {
+				t.Errorf("properties = %v", e.Properties())
 			}
 			// A track call's traits are context.traits.
-			if e.Traits["plan"] != "premium" || e.Context["ip"] != "8.8.8.8" {
-				t.Errorf("traits %v context %v", e.Traits, e.Context)
+			if e.Traits()["plan"] != "premium" || e.Context()["ip"] != "8.8.8.8" {
+				t.Errorf("traits %v context %v", e.Traits(), e.Context())
 			}
 			if !e.Timestamp.Equal(mustTime("2015-12-12T19:11:01.247Z")) || !e.SentAt.Equal(mustTime("2015-12-12T19:11:01.266Z")) {
 				t.Errorf("timestamps %v %v", e.Timestamp, e.SentAt)
@@ -73,25 +73,25 @@ func TestDecodeTypes(t *testing.T) {
 		}},
 		{"identify", identifyEvent, func(t *testing.T, e *Event) {
 			// Top-level traits win over context.traits.
-			if e.Type != "identify" || e.Traits["email"] != "peter@example.com" || e.Traits["plan"] != nil {
+			if e.Type != "identify" || e.Traits()["email"] != "peter@example.com" || e.Traits()["plan"] != nil {
 				t.Errorf("identify: %+v", e)
 			}
 		}},
 		{"page", `{"type":"page","name":"Pricing","userId":"u","properties":{"path":"/pricing","title":"Pricing"},"timestamp":"2024-01-01T00:00:00Z"}`,
 			func(t *testing.T, e *Event) {
-				if e.Type != "page" || e.Name != "Pricing" || e.Properties["path"] != "/pricing" {
+				if e.Type != "page" || e.Name != "Pricing" || e.Properties()["path"] != "/pricing" {
 					t.Errorf("page: %+v", e)
 				}
 			}},
 		{"screen", `{"type":"screen","name":"Home","anonymousId":"a","properties":{"variation":"blue"},"timestamp":"2024-01-01T00:00:00Z"}`,
 			func(t *testing.T, e *Event) {
-				if e.Type != "screen" || e.Name != "Home" || e.Properties["variation"] != "blue" {
+				if e.Type != "screen" || e.Name != "Home" || e.Properties()["variation"] != "blue" {
 					t.Errorf("screen: %+v", e)
 				}
 			}},
 		{"group", `{"type":"group","groupId":"0e8c78ea9d97a7b8185e8632","userId":"u","traits":{"name":"Initech","industry":"Technology"},"timestamp":"2024-01-01T00:00:00Z"}`,
 			func(t *testing.T, e *Event) {
-				if e.Type != "group" || e.GroupID != "0e8c78ea9d97a7b8185e8632" || e.Traits["name"] != "Initech" {
+				if e.Type != "group" || e.GroupID != "0e8c78ea9d97a7b8185e8632" || e.Traits()["name"] != "Initech" {
 					t.Errorf("group: %+v", e)
 				}
 			}},
@@ -110,7 +110,7 @@ func TestDecodeTypes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustDecode(t, tc.in)
-			if e.Raw == nil || e.Raw["type"] == nil {
+			if raw := e.Raw(); raw == nil || raw["type"] == nil {
 				t.Fatal("Raw not set")
 			}
 			tc.check(t, e)

@@ -542,6 +542,83 @@ func (s *Scanner) SkipTrusted() {
 	}
 }
 
+// MemberTrusted finds the member named key in the object at Pos (after
+// optional whitespace) of input already known to be valid JSON, for a
+// decoder that kept the span of an object instead of building a map, and
+// returns the position where the member's value starts. A key that occurs
+// more than once finds its last member, the one a map built from the
+// object holds. Pos ends after the object.
+//
+// Values are passed over as by SkipTrusted, so finding a member of a small
+// object costs a pass over its bytes and allocates nothing for keys without
+// escapes. On input that is not valid JSON the result is meaningless, but
+// Pos stays within Data and the method returns.
+func (s *Scanner) MemberTrusted(key string) (pos int, ok bool) {
+	if s.Peek() != '{' {
+		return 0, false
+	}
+	s.Pos++
+	for s.Peek() == '"' {
+		ks, ke, slow, err := s.RawString()
+		if err != nil {
+			return 0, false
+		}
+		if s.Peek() == ':' {
+			s.Pos++
+		}
+		s.WS()
+		if StringEqual(s.Data[ks:ke], slow, key) {
+			pos, ok = s.Pos, true
+		}
+		s.SkipTrusted()
+		if s.Peek() == ',' {
+			s.Pos++
+		}
+	}
+	if s.Pos < len(s.Data) { // the closing brace
+		s.Pos++
+	}
+	return pos, ok
+}
+
+// ElementTrusted finds element i (counting from 0) of the array at Pos
+// (after optional whitespace) of input already known to be valid JSON and
+// returns the position where it starts; Pos is left there. ok is false if
+// the array has no element i or the value at Pos is not an array. Like
+// MemberTrusted it only matches brackets and strings, stays within Data and
+// returns on any input.
+func (s *Scanner) ElementTrusted(i int) (pos int, ok bool) {
+	if i < 0 || s.Peek() != '[' {
+		return 0, false
+	}
+	s.Pos++
+	if s.Peek() == ']' {
+		s.Pos++
+		return 0, false
+	}
+	for n := 0; ; n++ {
+		s.WS()
+		if n == i {
+			return s.Pos, true
+		}
+		s.SkipTrusted()
+		if s.Peek() != ',' {
+			return 0, false
+		}
+		s.Pos++
+	}
+}
+
+// StringEqual reports whether the string whose validated inner bytes are b
+// (as reported by RawString or Members, slow being their flag) decodes to
+// str. It allocates only for strings with escapes or invalid UTF-8.
+func StringEqual(b []byte, slow bool, str string) bool {
+	if !slow || (!hasBackslash(b) && utf8.Valid(b)) {
+		return string(b) == str
+	}
+	return DecodeString(b, true) == str
+}
+
 // skipStringTail skips past the closing quote of a trusted string.
 func (s *Scanner) skipStringTail() {
 	d := s.Data

@@ -94,6 +94,144 @@ func compareWithStd(t *testing.T, data []byte) {
 	if err == nil && a.Pos != b.Pos {
 		t.Fatalf("input %q: Skip ends at %d, SkipTrusted at %d", data, a.Pos, b.Pos)
 	}
+	compareTrustedLookups(t, data, got, err == nil, a.Pos)
+}
+
+// compareTrustedLookups checks MemberTrusted and ElementTrusted against
+// the parsed value v of data (valid tells whether data parsed; end is where
+// the value ends): every member and element is found with its value (the
+// last of a repeated key), nothing else is, and MemberTrusted ends after
+// the object. On invalid input they must return and stay within the data.
+func compareTrustedLookups(t *testing.T, data []byte, v any, valid bool, end int) {
+	t.Helper()
+	valueAt := func(pos int) any {
+		s := Scanner{Data: data, Pos: pos}
+		v, err := s.Value()
+		if err != nil {
+			t.Fatalf("input %q: value at %d: %v", data, pos, err)
+		}
+		return v
+	}
+	if !valid {
+		for _, key := range []string{"a", ""} {
+			s := Scanner{Data: data}
+			if pos, _ := s.MemberTrusted(key); s.Pos < 0 || s.Pos > len(data) || pos < 0 || pos > len(data) {
+				t.Fatalf("input %q: MemberTrusted at %d, Pos %d, outside the data", data, pos, s.Pos)
+			}
+		}
+		for i := range 3 {
+			s := Scanner{Data: data}
+			if pos, _ := s.ElementTrusted(i); s.Pos < 0 || s.Pos > len(data) || pos < 0 || pos > len(data) {
+				t.Fatalf("input %q: ElementTrusted at %d, Pos %d, outside the data", data, pos, s.Pos)
+			}
+		}
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for key, want := range x {
+			s := Scanner{Data: data}
+			pos, ok := s.MemberTrusted(key)
+			if !ok || !reflect.DeepEqual(valueAt(pos), want) {
+				t.Fatalf("input %q: MemberTrusted(%q) = %d, %v; want the value %#v", data, key, pos, ok, want)
+			}
+			if s.Pos != end {
+				t.Fatalf("input %q: MemberTrusted ends at %d, the object at %d", data, s.Pos, end)
+			}
+		}
+		s := Scanner{Data: data}
+		if _, ok := s.MemberTrusted("no such key"); ok {
+			t.Fatalf("input %q: MemberTrusted found a missing key", data)
+		}
+	case []any:
+		for i, want := range x {
+			s := Scanner{Data: data}
+			pos, ok := s.ElementTrusted(i)
+			if !ok || !reflect.DeepEqual(valueAt(pos), want) {
+				t.Fatalf("input %q: ElementTrusted(%d) = %d, %v; want the value %#v", data, i, pos, ok, want)
+			}
+		}
+		for _, i := range []int{len(x), -1} {
+			s := Scanner{Data: data}
+			if _, ok := s.ElementTrusted(i); ok {
+				t.Fatalf("input %q: ElementTrusted(%d) found an element", data, i)
+			}
+		}
+	default:
+		s := Scanner{Data: data}
+		if _, ok := s.MemberTrusted(""); ok {
+			t.Fatalf("input %q: MemberTrusted found a member of a non-object", data)
+		}
+		s = Scanner{Data: data}
+		if _, ok := s.ElementTrusted(0); ok {
+			t.Fatalf("input %q: ElementTrusted found an element of a non-array", data)
+		}
+	}
+}
+
+func TestTrustedLookups(t *testing.T) {
+	data := []byte(` { "a" : 1 , "b\u0061" : [ 2 , { "c" : 3 } ] , "a" : "last" , "caf\u00e9" : true, "x\"y" : null } `)
+	for _, tc := range []struct {
+		key  string
+		want any
+		ok   bool
+	}{
+		{"a", "last", true},
+		{"ba", []any{json.Number("2"), map[string]any{"c": json.Number("3")}}, true},
+		{"café", true, true},
+		{`x"y`, nil, true},
+		{"b", nil, false},
+		{"", nil, false},
+	} {
+		s := Scanner{Data: data}
+		pos, ok := s.MemberTrusted(tc.key)
+		if ok != tc.ok {
+			t.Errorf("MemberTrusted(%q) ok = %v", tc.key, ok)
+			continue
+		}
+		if ok {
+			vs := Scanner{Data: data, Pos: pos}
+			if v, err := vs.Value(); err != nil || !reflect.DeepEqual(v, tc.want) {
+				t.Errorf("MemberTrusted(%q): value %#v, %v; want %#v", tc.key, v, err, tc.want)
+			}
+		}
+	}
+	arr := []byte(`[ 10 , [ ] , "x" ]`)
+	for i, want := range []any{json.Number("10"), []any{}, "x", nil} {
+		s := Scanner{Data: arr}
+		pos, ok := s.ElementTrusted(i)
+		if want == nil {
+			if ok {
+				t.Errorf("ElementTrusted(%d) found %d", i, pos)
+			}
+			continue
+		}
+		vs := Scanner{Data: arr, Pos: pos}
+		if v, err := vs.Value(); !ok || err != nil || !reflect.DeepEqual(v, want) {
+			t.Errorf("ElementTrusted(%d) = %#v, %v, %v; want %#v", i, v, ok, err, want)
+		}
+	}
+}
+
+func TestStringEqual(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		slow bool
+		str  string
+		want bool
+	}{
+		{`plain`, false, "plain", true},
+		{`plain`, false, "plain2", false},
+		{`caf\u00e9`, true, "café", true},
+		{"caf\xc3\xa9", true, "café", true},
+		{"bad\xff", true, "bad\uFFFD", true},
+		{"bad\xff", true, "bad\xff", false},
+		{`a\"b`, true, `a"b`, true},
+	} {
+		if got := StringEqual([]byte(tc.raw), tc.slow, tc.str); got != tc.want {
+			t.Errorf("StringEqual(%q, %v, %q) = %v", tc.raw, tc.slow, tc.str, got)
+		}
+	}
 }
 
 func TestParseDepth(t *testing.T) {
