@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,6 +162,53 @@ func TestAbortedTransactionLeavesNothing(t *testing.T) {
 	}
 	t.Logf("changelog: %d records committed, %d aborted", committed, all-committed)
 	if err := in.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnconfirmedTransactionEndStops: when the broker does not confirm the
+// end of a transaction, whether the round committed is unknown; the
+// pipeline stops with an error that says so instead of guessing, and a
+// restart on the same state directory ends with the exact profiles, every
+// version once.
+func TestUnconfirmedTransactionEndStops(t *testing.T) {
+	d := devConfig(t)
+	cfg := scenario.DefaultConfig()
+	cfg.Customers = 60
+	cfg.Seed = 17
+	sc := scenario.Generate(cfg)
+	k := newCluster(t, d)
+	k.produce(sc.Records)
+	// The first end of a transaction is answered only after the client
+	// gave up waiting (the drain timeout): the broker then commits it, so
+	// the instance that stops does not know its round committed.
+	var ends atomic.Int32
+	k.c.ControlKey(int16(kmsg.EndTxn), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if ends.Add(1) == 1 {
+			k.c.SleepControl(func() { time.Sleep(4 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	dir := t.TempDir()
+	in := k.startOpts(dir, func(o *processor.Options) { o.DrainTimeout = time.Second })
+	select {
+	case err := <-in.done:
+		if err == nil || !strings.Contains(err.Error(), "not confirmed") {
+			t.Fatalf("Run returned %v, want the unconfirmed transaction's error", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the pipeline did not stop after an unconfirmed transaction end")
+	}
+	in.cancel()
+	in.cancel = nil
+	if err := in.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := k.start(dir)
+	k.waitIdle(120 * time.Second)
+	compareProfiles(t, k.finalProfiles(), sc.Expected)
+	checkVersions(t, k.readAll(d.Pipeline.ProfilesTopic))
+	if err := again.stop(); err != nil {
 		t.Fatal(err)
 	}
 }

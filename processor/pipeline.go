@@ -421,13 +421,31 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	workers := p.roundWorkers
 	p.roundWorkers = nil
 	defer p.roundErr.Store(nil)
+	start := time.Now()
+	var flushErr error
+	if !abort && p.roundErr.Load() == nil {
+		// The stages emit what the round gathered (a profile's version and
+		// state once per round, however many batches touched it) before
+		// the round commits.
+		if flushErr = flushRound(workers); flushErr != nil {
+			abort = true
+		}
+	}
+	if !abort && p.sess != nil {
+		// Every record of the round must be acknowledged before the
+		// decision: kgo's End commits a transaction even when one of its
+		// records failed (the rest would be committed without it).
+		if err := p.cl.Flush(ctx); err != nil {
+			p.log.Warn("waiting for the round's records; the round is aborted", "err", err)
+			abort = true
+		}
+	}
 	if box := p.roundErr.Load(); box != nil {
 		abort = true
 		if !errors.Is(box.err, errUnprocessed) {
 			p.log.Warn("aborting the round: a record could not be produced; its input is processed again", "err", box.err)
 		}
 	}
-	start := time.Now()
 	committed := false
 	if p.sess != nil {
 		p.roundOpen = false
@@ -440,7 +458,13 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 		case err != nil && isFenced(err):
 			return fmt.Errorf("another instance uses transactional id %q (each instance needs its own): %w", p.opts.TransactionalID, err)
 		case err != nil:
-			p.log.Warn("transaction failed; its input is processed again", "err", err)
+			// The end of the transaction failed or went unanswered (a
+			// timeout, a lost connection): whether it committed is unknown,
+			// so neither storing nor forgetting the round is safe. Stop:
+			// a restart fences this producer, and restores the state from
+			// the changelogs and the offsets, which agree whatever the
+			// outcome was.
+			return fmt.Errorf("%w: %w", errTxnUnconfirmed, err)
 		}
 		committed = ok && err == nil
 	} else {
@@ -476,7 +500,10 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 		}
 	}
 	if first != nil {
-		return first
+		return errors.Join(flushErr, first)
+	}
+	if flushErr != nil {
+		return flushErr
 	}
 	if committed {
 		p.m.rounds.Inc()
@@ -489,6 +516,29 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	}
 	return nil
 }
+
+// flushRound has every worker of the round emit what its stage gathered,
+// in parallel.
+func flushRound(workers map[*worker]struct{}) error {
+	var flushing []*worker
+	for w := range workers {
+		if !w.lost.Load() {
+			w.jobs <- job{kind: jobFlush}
+			flushing = append(flushing, w)
+		}
+	}
+	var first error
+	for _, w := range flushing {
+		if err := <-w.results; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// errTxnUnconfirmed stops the pipeline when a transaction's end is not
+// confirmed by the broker.
+var errTxnUnconfirmed = errors.New("the end of a transaction was not confirmed by the broker; stopping so that a restart restores the state from the changelogs and the committed offsets")
 
 func isFenced(err error) bool {
 	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||

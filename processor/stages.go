@@ -29,7 +29,7 @@ const (
 type ingestStage struct {
 	p      *Pipeline
 	w      *worker
-	owners map[string]ingest.Owner // written this batch
+	owners map[string]ingest.Owner // written this round
 	rec    ingest.Record
 }
 
@@ -58,7 +58,6 @@ func (s *ingestStage) GetOwner(key []byte) (ingest.Owner, bool, error) {
 func (s *ingestStage) PutOwner(key []byte, o ingest.Owner) { s.owners[string(key)] = o }
 
 func (s *ingestStage) process(ctx context.Context, recs []*kgo.Record, out *output) error {
-	clear(s.owners)
 	repart := s.p.repart
 	for _, r := range recs {
 		s.rec = ingest.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value}
@@ -85,6 +84,11 @@ func (s *ingestStage) process(ctx context.Context, recs []*kgo.Record, out *outp
 			})
 		}
 	}
+	return nil
+}
+
+// flush stores the row owners the round changed, each once.
+func (s *ingestStage) flush(out *output) error {
 	for k, o := range s.owners {
 		out.batch.Set(kindOwner, []byte(k), encodeOwner(o))
 	}
@@ -120,9 +124,9 @@ func decodeOwner(b []byte) (ingest.Owner, error) {
 type mergeStage struct {
 	p        *Pipeline
 	w        *worker
-	profiles map[string]*entry
+	profiles map[string]*entry   // touched this round
 	order    []string            // profile ids in first-touch order, for output order
-	seen     map[string]struct{} // de-duplication ids added this batch
+	seen     map[string]struct{} // de-duplication ids added this round
 }
 
 type entry struct {
@@ -198,7 +202,6 @@ func (s *mergeStage) SeenOrAdd(profile, counter, id string) (bool, error) {
 }
 
 func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output) error {
-	s.reset()
 	for _, r := range recs {
 		f, err := fact.Decode(r.Value)
 		if err == nil {
@@ -226,6 +229,12 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 			e.inTime = r.Timestamp
 		}
 	}
+	return nil
+}
+
+// flush emits one version of every profile the round changed, and stores
+// its state.
+func (s *mergeStage) flush(out *output) error {
 	for _, id := range s.order {
 		e := s.profiles[id]
 		if !e.dirty {

@@ -18,9 +18,15 @@ import (
 type stage interface {
 	// process turns one batch into output records and state writes. It must
 	// not produce or commit anything itself; it reads state through the
-	// worker (get), which sees the round's uncommitted writes.
+	// worker (get), which sees the round's uncommitted writes. It may keep
+	// what the round changed and emit it at flush instead.
 	process(ctx context.Context, recs []*kgo.Record, out *output) error
-	// reset forgets in-memory state after a failed or aborted batch.
+	// flush emits what the round gathered, before the round commits: a
+	// hot profile touched by every batch of a round is rendered, stored
+	// and published once per round, not once per batch.
+	flush(out *output) error
+	// reset forgets the round's in-memory state (the round ended, or a
+	// batch failed).
 	reset()
 	name() string
 }
@@ -36,6 +42,7 @@ type jobKind int
 
 const (
 	jobProcess jobKind = iota // process records into the open round
+	jobFlush                  // the round is about to commit: emit what it gathered
 	jobCommit                 // the round committed: store its state
 	jobAbort                  // the round aborted: forget it
 )
@@ -174,6 +181,8 @@ func (w *worker) run() {
 		switch j.kind {
 		case jobProcess:
 			err = w.process(j.recs)
+		case jobFlush:
+			err = w.flush()
 		case jobCommit:
 			err = w.commit()
 		case jobAbort:
@@ -229,6 +238,27 @@ func (w *worker) batch(recs []*kgo.Record) error {
 		w.stage.reset()
 		return err
 	}
+	w.emit(&out)
+	st := w.stage.name()
+	w.p.m.batchDuration.WithLabelValues(st).Observe(time.Since(start).Seconds())
+	w.p.m.batchRecords.WithLabelValues(st).Observe(float64(len(recs)))
+	return nil
+}
+
+// flush emits what the stage kept for the end of the round.
+func (w *worker) flush() error {
+	var out output
+	if err := w.stage.flush(&out); err != nil {
+		return fmt.Errorf("partition %s/%d: %w", w.tp.topic, w.tp.partition, err)
+	}
+	w.emit(&out)
+	return nil
+}
+
+// emit sends a stage's output into the open round: the records to their
+// topics, the state writes into the round's overlay and onto the
+// changelog.
+func (w *worker) emit(out *output) {
 	for _, r := range out.records {
 		w.p.produce(w.ctx, r)
 	}
@@ -253,10 +283,6 @@ func (w *worker) batch(recs []*kgo.Record) error {
 		}
 		w.p.produceChangelog(w.ctx, cl, w)
 	})
-	st := w.stage.name()
-	w.p.m.batchDuration.WithLabelValues(st).Observe(time.Since(start).Seconds())
-	w.p.m.batchRecords.WithLabelValues(st).Observe(float64(len(recs)))
-	return nil
 }
 
 // dropControl removes transaction markers. The consumer keeps them only so
@@ -316,11 +342,11 @@ func (w *worker) commit() error {
 // abort forgets the round: its output was aborted (or never acknowledged)
 // and its input is read again.
 func (w *worker) abort() {
-	w.stage.reset()
 	w.endRound()
 }
 
 func (w *worker) endRound() {
+	w.stage.reset()
 	w.pending.Reset()
 	clear(w.overlay)
 	w.last = nil
