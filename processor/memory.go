@@ -19,9 +19,10 @@ const MinMemoryBudget = 256 << 20
 //   - the Go runtime's soft limit (debug.SetMemoryLimit), which covers the
 //     Go heap, and with it Badger's memtables and caches (they are Go
 //     memory in a build without jemalloc), the state cache and the Kafka
-//     clients' buffers; the rest of the budget is left for what the limit
-//     does not see: Badger's memory-mapped table and value-log pages, thread
-//     stacks outside Go;
+//     clients' buffers; the rest of the budget (30 %) is left for what the
+//     limit does not see: the pages of Badger's memory-mapped files (the
+//     memtables' write-ahead logs, and the tables a read touches), which
+//     count in RSS while they are resident;
 //   - Badger's memtables, block and index caches (store.Options.MemoryBudget);
 //   - the cache of committed profile states in front of Badger;
 //   - the consumer's fetch buffers and the producer's buffered bytes.
@@ -55,8 +56,8 @@ func PlanMemory(budget int64) (Memory, error) {
 	fetch := clampInt64(budget/25, 4<<20, 64<<20)
 	return Memory{
 		Budget:                 budget,
-		GoLimit:                budget - clampInt64(budget/8, 32<<20, 512<<20),
-		Store:                  budget / 4,
+		GoLimit:                budget - clampInt64(budget*3/10, 64<<20, 4<<30),
+		Store:                  budget / 5,
 		StateCache:             budget * 3 / 20,
 		FetchMaxBytes:          int32(fetch),
 		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 1<<20, 8<<20)),

@@ -18,7 +18,7 @@ func TestPlanMemory(t *testing.T) {
 		if parts+100<<20 > m.GoLimit && budget >= 1<<30 {
 			t.Errorf("budget %d MiB: parts %d MiB + 100 MiB exceed the Go limit %d MiB", budget>>20, parts>>20, m.GoLimit>>20)
 		}
-		if parts >= m.GoLimit || m.GoLimit >= budget || m.GoLimit < budget*3/4 {
+		if parts >= m.GoLimit || m.GoLimit >= budget || m.GoLimit < budget*3/5 {
 			t.Errorf("budget %d MiB: Go limit %d MiB, parts %d MiB", budget>>20, m.GoLimit>>20, parts>>20)
 		}
 		if m.FetchMaxPartitionBytes <= 0 || m.FetchMaxPartitionBytes > m.FetchMaxBytes {

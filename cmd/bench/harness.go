@@ -40,7 +40,7 @@ type harness struct {
 	dict      *dictionary.File
 	work      string // scratch directory: broker and system logs, state
 	load      scenario.LoadConfig
-	hasALO    bool // profiled run has --at-least-once
+	hasALO    bool   // profiled run has --at-least-once
 	memBudget string // profiled's --memory-budget; empty: its default
 	share     float64
 	timeout   time.Duration
@@ -61,6 +61,8 @@ type result struct {
 	cpu      time.Duration // the system's process over the throughput pass
 	broker   time.Duration // the broker's process over the same span
 	peakRSS  int64         // VmHWM of the system's process, whole run
+	peakAnon int64         // sampled peak of its anonymous RSS
+	peakFile int64         // sampled peak of its file-backed RSS (mapped files)
 	latRate  float64       // records/s of the latency pass; 0: not run
 	lat      []time.Duration
 	unmatch  int
@@ -246,6 +248,7 @@ func (h *harness) runSystem(ctx context.Context, key string, latency bool) (res 
 		return nil, err
 	}
 	res.peakRSS = u.peakRSS
+	res.peakAnon, res.peakFile = sys.peaks()
 	if !sp.byCount {
 		res.profiles = out.values()
 	}

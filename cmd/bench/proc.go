@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -23,6 +24,14 @@ type proc struct {
 	started time.Time
 	done    chan struct{} // closed when the process has exited
 	err     error         // its exit status, valid after done
+
+	// Peaks of the process's anonymous and file-backed resident memory,
+	// sampled every 250 ms (VmHWM has only their sum): anonymous memory is
+	// what the process allocated, file-backed is the page cache of its
+	// memory-mapped files, which the kernel may reclaim.
+	peakMu             sync.Mutex
+	peakAnon, peakFile int64
+	sampleDone         chan struct{}
 }
 
 // startProc starts argv with its stdout and stderr in logPath.
@@ -39,13 +48,55 @@ func startProc(name, logPath string, argv ...string) (*proc, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, started: time.Now(), done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, log: logPath, started: time.Now(), done: make(chan struct{}), sampleDone: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		_ = f.Close() // a log file: nothing to do about a close error
 		close(p.done)
 	}()
+	go p.sample()
 	return p, nil
+}
+
+// sample follows RssAnon and RssFile until the process exits.
+func (p *proc) sample() {
+	defer close(p.sampleDone)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	path := "/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/status"
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-tick.C:
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // exiting
+		}
+		anon, file := statusKB(b, "RssAnon:"), statusKB(b, "RssFile:")
+		p.peakMu.Lock()
+		p.peakAnon, p.peakFile = max(p.peakAnon, anon<<10), max(p.peakFile, file<<10)
+		p.peakMu.Unlock()
+	}
+}
+
+// peaks returns the sampled peaks of anonymous and file-backed RSS.
+func (p *proc) peaks() (anon, file int64) {
+	p.peakMu.Lock()
+	defer p.peakMu.Unlock()
+	return p.peakAnon, p.peakFile
+}
+
+// statusKB returns the kB value of a /proc status field, 0 when absent.
+func statusKB(status []byte, field string) int64 {
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // exited reports whether the process has ended, and how.
