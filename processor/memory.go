@@ -53,14 +53,17 @@ func PlanMemory(budget int64) (Memory, error) {
 	if budget < MinMemoryBudget {
 		return Memory{}, fmt.Errorf("memory budget %d MiB is below the minimum of %d MiB", budget>>20, MinMemoryBudget>>20)
 	}
-	fetch := clampInt64(budget/25, 4<<20, 64<<20)
+	// A fetch response decompresses to about four times its size on the
+	// wire (snappy on JSON) and stays referenced until its last record is
+	// polled; a round (20,000 records) needs far less than one.
+	fetch := clampInt64(budget/64, 4<<20, 32<<20)
 	return Memory{
 		Budget:                 budget,
 		GoLimit:                budget - clampInt64(budget*3/10, 64<<20, 4<<30),
 		Store:                  budget / 5,
 		StateCache:             budget * 3 / 20,
 		FetchMaxBytes:          int32(fetch),
-		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 1<<20, 8<<20)),
+		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 512<<10, 4<<20)),
 		ProduceBufferedBytes:   clampInt64(budget/20, 8<<20, 128<<20),
 	}, nil
 }
