@@ -19,7 +19,7 @@ const MinMemoryBudget = 256 << 20
 //   - the Go runtime's soft limit (debug.SetMemoryLimit), which covers the
 //     Go heap, and with it Badger's memtables and caches (they are Go
 //     memory in a build without jemalloc), the state cache and the Kafka
-//     clients' buffers; the rest of the budget (30 %) is left for what the
+//     clients' buffers; the rest of the budget (35 %) is left for what the
 //     limit does not see: the pages of Badger's memory-mapped files (the
 //     memtables' write-ahead logs, and the tables a read touches), which
 //     count in RSS while they are resident;
@@ -59,12 +59,12 @@ func PlanMemory(budget int64) (Memory, error) {
 	fetch := clampInt64(budget/64, 4<<20, 32<<20)
 	return Memory{
 		Budget:                 budget,
-		GoLimit:                budget - clampInt64(budget*3/10, 64<<20, 4<<30),
-		Store:                  budget / 5,
-		StateCache:             budget * 3 / 20,
+		GoLimit:                budget - clampInt64(budget*35/100, 64<<20, 4<<30),
+		Store:                  budget * 3 / 20,
+		StateCache:             budget / 10,
 		FetchMaxBytes:          int32(fetch),
 		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 512<<10, 4<<20)),
-		ProduceBufferedBytes:   clampInt64(budget/20, 8<<20, 128<<20),
+		ProduceBufferedBytes:   clampInt64(budget/25, 8<<20, 128<<20),
 	}, nil
 }
 

@@ -84,6 +84,14 @@ func (s *ingestStage) process(ctx context.Context, recs []*kgo.Record, out *outp
 			})
 		}
 	}
+	if len(s.owners) >= s.p.opts.BatchRecords {
+		// As the merge stage does: a round's memory is bounded by the
+		// batch size.
+		if err := s.flush(out); err != nil {
+			return err
+		}
+		clear(s.owners)
+	}
 	return nil
 }
 
@@ -228,6 +236,16 @@ func (s *mergeStage) process(_ context.Context, recs []*kgo.Record, out *output)
 		if r.Timestamp.After(e.inTime) {
 			e.inTime = r.Timestamp
 		}
+	}
+	if len(s.profiles) >= s.p.opts.BatchRecords {
+		// A round over a large state touches more profiles than are worth
+		// holding decoded until its end: emit them now (a hot profile may
+		// then get two versions in one round), so that a round's memory is
+		// bounded by the batch size, not by the round size.
+		if err := s.flush(out); err != nil {
+			return err
+		}
+		s.reset()
 	}
 	return nil
 }

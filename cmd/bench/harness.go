@@ -42,6 +42,7 @@ type harness struct {
 	load      scenario.LoadConfig
 	hasALO    bool   // profiled run has --at-least-once
 	memBudget string // profiled's --memory-budget; empty: its default
+	cpuProf   string // where profiled exactly-once writes its CPU profile; empty: none
 	share     float64
 	timeout   time.Duration
 	log       io.Writer
@@ -120,6 +121,9 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 			name = "profiled at-least-once"
 		case h.hasALO:
 			name = "profiled exactly-once"
+		}
+		if key == sysProfiledEOS && h.cpuProf != "" {
+			argv = append(argv, "--cpuprofile", h.cpuProf)
 		}
 		return spec{
 			name:     name,
@@ -388,7 +392,7 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		latency = fs.Bool("latency", true, "run the latency pass after the throughput pass")
 		scales  = fs.String("scales", "", "scale mode: comma-separated customer counts (e.g. 10000,100000,1000000); throughput and peak RSS per scale, no latency pass")
 		outDir  = fs.String("out", "", "directory of the report (default: docs/benchmarks of the repository)")
-		cpuProf = fs.Bool("cpuprofile", false, "also profile the pipeline's CPU on this load (go test -cpuprofile on processor's BenchmarkPipelineLoad) and report the top functions")
+		cpuProf = fs.Bool("cpuprofile", false, "profile the CPU of the profiled exactly-once process over its whole run (profiled run --cpuprofile) and report the top functions")
 		keep    = fs.Bool("keep", false, "keep the scratch directory (logs, state)")
 	)
 	fs.StringVar(&h.profiled, "profiled", "", "profiled binary (default: built from the repository)")
@@ -448,6 +452,9 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	h.hasALO = hasFlag(ctx, h.profiled, "at-least-once")
+	if *cpuProf {
+		h.cpuProf = filepath.Join(h.work, "profiled-cpu.pprof")
+	}
 
 	rep := &report{started: time.Now(), args: os.Args, load: h.load, share: h.share, hasALO: h.hasALO}
 	if *scales != "" {
@@ -459,8 +466,8 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	if *cpuProf {
-		top, err := h.cpuProfile(ctx)
+	if h.cpuProf != "" {
+		top, err := h.cpuProfileTop(ctx)
 		if err != nil {
 			return err
 		}
