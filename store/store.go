@@ -248,6 +248,12 @@ func looksCorrupt(err error) bool {
 // sized derives Badger's memory settings from one budget. Badger's defaults
 // (5 × 64 MiB memtables, 256 MiB block cache) assume a dedicated large
 // machine; measured on this project's 2-core nodes they peak at 3-4 GB RSS.
+// The budget covers the memtables (a quarter: two of budget/8), the block
+// cache (an eighth), the index cache (a sixteenth) and what compactions
+// build: a compaction builds up to 8 tables at once, each holding twice the
+// table size while it is built, and two compactors run, so tables are
+// budget/100 and do not grow by level (a multiplier would let the deepest
+// levels' builders outgrow any budget).
 func sized(bo badger.Options, budget int64) badger.Options {
 	// Badger refuses memtables whose batch limit (15 %) is below its 1 MiB
 	// value threshold, so 8 MiB is the floor.
@@ -257,10 +263,11 @@ func sized(bo badger.Options, budget int64) badger.Options {
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
-		WithBlockCacheSize(clamp(budget/4, 8<<20, 1<<30)).
-		WithIndexCacheSize(clamp(budget/8, 4<<20, 512<<20)).
-		WithBaseTableSize(clamp(mem/4, 1<<20, 8<<20)).
+		WithBlockCacheSize(clamp(budget/8, 8<<20, 1<<30)).
+		WithIndexCacheSize(clamp(budget/16, 4<<20, 512<<20)).
+		WithBaseTableSize(clamp(budget/100, 1<<20, 8<<20)).
 		WithValueLogFileSize(64 << 20)
+	bo.TableSizeMultiplier = 1 // no With method in badger v4
 	return guardCaches(bo)
 }
 
