@@ -451,6 +451,10 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("building profiled: %w", err)
 		}
 	}
+	// Absolute: pprof and the subprocesses run from other directories.
+	if h.profiled, err = filepath.Abs(h.profiled); err != nil {
+		return fmt.Errorf("finding the profiled binary: %w", err)
+	}
 	h.hasALO = hasFlag(ctx, h.profiled, "at-least-once")
 	if *cpuProf {
 		h.cpuProf = filepath.Join(h.work, "profiled-cpu.pprof")
