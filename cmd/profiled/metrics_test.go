@@ -26,7 +26,7 @@ var kpromLintExceptions = map[string]bool{
 // pipeline's, its Kafka clients' and, when dev runs sinks, theirs) may
 // carry: small fixed sets, never a key or a profile id.
 var boundedLabels = []string{"topic", "partition", "stage", "reason", "part", "client", "node_id", "le",
-	"connector", "op", "status"}
+	"connector", "op", "status", "result"}
 
 // scrape GETs /metrics and parses it.
 func scrape(t *testing.T, addr string) (string, map[string]*dto.MetricFamily) {
@@ -169,7 +169,8 @@ func TestMetricsScrapedDuringScenario(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want 0", name, sum(mf), ok)
 		}
 	}
-	for _, name := range []string{"profiled_changelog_restored_records_total", "profiled_state_size_bytes", "profiled_restore_duration_seconds"} {
+	for _, name := range []string{"profiled_changelog_restored_records_total", "profiled_state_size_bytes", "profiled_restore_duration_seconds",
+		"profiled_state_cache_lookups_total", "profiled_state_cache_bytes"} {
 		if _, ok := mfs[name]; !ok {
 			t.Errorf("%s is missing", name)
 		}
