@@ -193,13 +193,7 @@ func Open(o Options) (*DB, error) {
 		// goroutines: conflict detection would only cost memory and time.
 		WithDetectConflicts(false).
 		WithNumCompactors(2).
-		// ZSTD at its fastest level: profile states compress about twice
-		// as well as with Snappy, and Badger reads and writes its tables
-		// through memory maps, so the state's size on disk is memory the
-		// process holds (page cache counted in its RSS). Each table records
-		// its compression, so directories written with Snappy still open.
-		WithCompression(options.ZSTD).
-		WithZSTDCompressionLevel(1).
+		WithCompression(options.Snappy).
 		WithEncryptionKey(key)
 	if o.KeyRotation > 0 {
 		bo = bo.WithEncryptionKeyRotationDuration(o.KeyRotation)
