@@ -74,7 +74,11 @@ func (p *proc) sample() {
 		if err != nil {
 			continue // exiting
 		}
-		anon, file := statusKB(b, "RssAnon:"), statusKB(b, "RssFile:")
+		anon, err1 := statusKB(b, "RssAnon:")
+		file, err2 := statusKB(b, "RssFile:")
+		if err1 != nil || err2 != nil {
+			continue // a partial read while the process exits
+		}
 		p.peakMu.Lock()
 		p.peakAnon, p.peakFile = max(p.peakAnon, anon<<10), max(p.peakFile, file<<10)
 		p.peakMu.Unlock()
@@ -89,14 +93,17 @@ func (p *proc) peaks() (anon, file int64) {
 }
 
 // statusKB returns the kB value of a /proc status field, 0 when absent.
-func statusKB(status []byte, field string) int64 {
+func statusKB(status []byte, field string) (int64, error) {
 	for line := range strings.SplitSeq(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, field); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing %s in /proc status: %w", strings.TrimSuffix(field, ":"), err)
+			}
+			return n, nil
 		}
 	}
-	return 0
+	return 0, nil
 }
 
 // exited reports whether the process has ended, and how.
@@ -112,6 +119,8 @@ func (p *proc) exited() (bool, error) {
 // stop sends SIGTERM and waits up to grace for the exit, then kills. A
 // process that exits non-zero on SIGTERM is reported.
 func (p *proc) stop(grace time.Duration) error {
+	// The RSS sampler ends with the process; wait for it too.
+	defer func() { <-p.sampleDone }()
 	select {
 	case <-p.done:
 		return nil
@@ -179,15 +188,11 @@ func procUsage(pid int) (usage, error) {
 	if err != nil {
 		return u, fmt.Errorf("reading status: %w", err)
 	}
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return u, fmt.Errorf("parsing VmHWM: %w", err)
-			}
-			u.peakRSS = kb << 10
-		}
+	kb, err := statusKB(status, "VmHWM:")
+	if err != nil {
+		return u, err
 	}
+	u.peakRSS = kb << 10
 	return u, nil
 }
 
