@@ -76,7 +76,11 @@ func TestKillMidBatch(t *testing.T) {
 			e := newEnv(t)
 			srv, url := c.start(esptest.Options{APIKey: apiKey, VersionField: c.versionField})
 			defer srv.Close()
-			d := e.dict(c.yaml(url, limits{rate: 200, burst: 20, conc: 4, maxItems: 25}))
+			// Slow enough that the 300 profiles take seconds to deliver:
+			// the faults must start while most are still to be sent (at
+			// 200 requests of 25 a second, a loaded machine could deliver
+			// them all between two looks at the server).
+			d := e.dict(c.yaml(url, limits{rate: 20, burst: 2, conc: 2, maxItems: 5}))
 			g := newSynth(11)
 			e.produce(g.updates(300, 3000))
 			r := e.startSink(d, func(o *sink.Options) { o.DrainTimeout = time.Millisecond })
