@@ -20,9 +20,12 @@ const MinMemoryBudget = 256 << 20
 //     Go heap, and with it Badger's memtables and caches (they are Go
 //     memory in a build without jemalloc), the state cache and the Kafka
 //     clients' buffers; the rest of the budget (35 %) is left for what the
-//     limit does not see: the pages of Badger's memory-mapped files (the
-//     memtables' write-ahead logs, and the tables a read touches), which
-//     count in RSS while they are resident;
+//     limit does not see: the pages of memory-mapped files, which count in
+//     RSS while they are resident (the memtables' write-ahead logs, the
+//     tables a read or a compaction touches, the executable);
+//   - those mapped pages (store.Options.MappedLimit, 20 %): past it the
+//     tables' pages are given back to the kernel; the remaining 15 % is
+//     what they may grow between two looks, and the runtime's own;
 //   - Badger's memtables, block and index caches (store.Options.MemoryBudget);
 //   - the cache of committed profile states in front of Badger;
 //   - the consumer's fetch buffers and the producer's buffered bytes.
@@ -36,6 +39,7 @@ type Memory struct {
 	GoLimit    int64 // debug.SetMemoryLimit
 	Store      int64 // store.Options.MemoryBudget
 	StateCache int64 // Options.StateCacheBytes
+	Mapped     int64 // store.Options.MappedLimit
 	// FetchMaxBytes bounds one fetch response (all partitions of a
 	// broker); FetchMaxPartitionBytes one partition's share of it. kgo
 	// buffers one response per broker until it is polled, and a response
@@ -62,6 +66,7 @@ func PlanMemory(budget int64) (Memory, error) {
 		GoLimit:                budget - clampInt64(budget*35/100, 64<<20, 4<<30),
 		Store:                  budget * 3 / 20,
 		StateCache:             budget / 10,
+		Mapped:                 budget / 5,
 		FetchMaxBytes:          int32(fetch),
 		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 512<<10, 4<<20)),
 		ProduceBufferedBytes:   clampInt64(budget/25, 8<<20, 128<<20),

@@ -21,6 +21,12 @@ func TestPlanMemory(t *testing.T) {
 		if parts >= m.GoLimit || m.GoLimit >= budget || m.GoLimit < budget*3/5 {
 			t.Errorf("budget %d MiB: Go limit %d MiB, parts %d MiB", budget>>20, m.GoLimit>>20, parts>>20)
 		}
+		// The mapped tables' pages are outside the Go limit: both together
+		// must leave room for what the mapped pages grow by between two
+		// looks of the reclaimer.
+		if m.Mapped <= 0 || m.GoLimit+m.Mapped > budget*9/10 {
+			t.Errorf("budget %d MiB: Go limit %d MiB + mapped %d MiB leave under a tenth", budget>>20, m.GoLimit>>20, m.Mapped>>20)
+		}
 		if m.FetchMaxPartitionBytes <= 0 || m.FetchMaxPartitionBytes > m.FetchMaxBytes {
 			t.Errorf("budget %d MiB: fetch %d, per partition %d", budget>>20, m.FetchMaxBytes, m.FetchMaxPartitionBytes)
 		}

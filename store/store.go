@@ -126,6 +126,11 @@ type Options struct {
 	// MemoryBudget bounds Badger's memtables and caches, in bytes. Zero means
 	// 256 MiB.
 	MemoryBudget int64
+	// MappedLimit bounds the process's resident file-backed memory, which
+	// is mostly the pages of Badger's memory-mapped tables: past it, the
+	// tables' pages are handed back to the kernel (see mapped.go). Zero
+	// leaves them to the kernel. Linux only; ignored with InMemory.
+	MappedLimit int64
 	// GCInterval is how often value-log garbage collection runs; zero means
 	// 5 minutes, negative disables it.
 	GCInterval time.Duration
@@ -145,6 +150,7 @@ type Options struct {
 // DB is an open state database.
 type DB struct {
 	bdb    *badger.DB
+	rec    *reclaimer // nil without Options.MappedLimit
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -224,6 +230,14 @@ func Open(o Options) (*DB, error) {
 	if o.GCInterval > 0 && !o.InMemory {
 		db.wg.Add(1)
 		go db.gcLoop(ctx, o.GCInterval)
+	}
+	if o.MappedLimit > 0 && !o.InMemory {
+		db.rec = newReclaimer(o.Dir, o.MappedLimit)
+		db.wg.Add(1)
+		go func() {
+			defer db.wg.Done()
+			db.rec.run(ctx, log.Warn)
+		}()
 	}
 	return db, nil
 }
@@ -340,6 +354,15 @@ func (db *DB) Close() error {
 		err = db.bdb.Close()
 	})
 	return err
+}
+
+// MappedStats reports what the reclaimer of mapped table pages did (zero
+// without Options.MappedLimit).
+func (db *DB) MappedStats() MappedStats {
+	if db.rec == nil {
+		return MappedStats{}
+	}
+	return db.rec.stats()
 }
 
 func (db *DB) gcLoop(ctx context.Context, every time.Duration) {

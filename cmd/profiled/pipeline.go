@@ -92,9 +92,9 @@ func runPipeline(ctx context.Context, log *slog.Logger, cfg pipelineConfig) (err
 		}
 	}
 	log.Info("memory budget", "budget_mib", cfg.memory.Budget>>20, "go_limit_mib", cfg.memory.GoLimit>>20,
-		"store_mib", cfg.memory.Store>>20, "state_cache_mib", cfg.memory.StateCache>>20,
+		"store_mib", cfg.memory.Store>>20, "state_cache_mib", cfg.memory.StateCache>>20, "mapped_mib", cfg.memory.Mapped>>20,
 		"fetch_max_mib", cfg.memory.FetchMaxBytes>>20, "produce_buffer_mib", cfg.memory.ProduceBufferedBytes>>20)
-	sopts := store.Options{Dir: stateDir, MemoryBudget: cfg.memory.Store, Logger: log, KeyRotation: cfg.dict.Store.KeyRotation}
+	sopts := store.Options{Dir: stateDir, MemoryBudget: cfg.memory.Store, MappedLimit: cfg.memory.Mapped, Logger: log, KeyRotation: cfg.dict.Store.KeyRotation}
 	if k := cfg.dict.Store.EncryptionKey; !k.IsZero() {
 		raw, err := k.RevealBytes()
 		if err != nil {

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestParseMapsLine(t *testing.T) {
+	for _, tc := range []struct {
+		line       string
+		start, end uintptr
+		path       string
+		ok         bool
+	}{
+		{"7f0c1a000000-7f0c1a400000 r--s 00000000 00:2a 1234   /var/lib/profiled/state/000012.sst", 0x7f0c1a000000, 0x7f0c1a400000, "/var/lib/profiled/state/000012.sst", true},
+		{"7f0c1a000000-7f0c1a400000 r--s 00000000 00:2a 1234   /data/my state/000012.sst", 0x7f0c1a000000, 0x7f0c1a400000, "/data/my state/000012.sst", true},
+		{"7ffd5e1f0000-7ffd5e211000 rw-p 00000000 00:00 0                          [stack]", 0x7ffd5e1f0000, 0x7ffd5e211000, "[stack]", true},
+		{"c000000000-c004000000 rw-p 00000000 00:00 0 ", 0, 0, "", false}, // anonymous: no path
+		{"garbage", 0, 0, "", false},
+		{"10-5 r--s 0 0:0 1 /x.sst", 0, 0, "", false},
+	} {
+		start, end, path, ok := parseMapsLine([]byte(tc.line))
+		if ok != tc.ok || start != tc.start || end != tc.end || path != tc.path {
+			t.Errorf("parseMapsLine(%q) = %#x, %#x, %q, %v; want %#x, %#x, %q, %v",
+				tc.line, start, end, path, ok, tc.start, tc.end, tc.path, tc.ok)
+		}
+	}
+}
+
+func TestStatusField(t *testing.T) {
+	status := []byte("Name:\tprofiled\nVmRSS:\t  2048 kB\nRssAnon:\t  1024 kB\nRssFile:\t   512 kB\n")
+	if n, err := statusField(status, "RssFile"); err != nil || n != 512<<10 {
+		t.Fatalf("RssFile = %d, %v; want %d", n, err, 512<<10)
+	}
+	if _, err := statusField(status, "VmSwap"); err == nil {
+		t.Fatal("a missing field was read without an error")
+	}
+}
+
+// TestReclaimerPagesOutTables fills a database on disk with tables, reads
+// all of it back so that the tables' pages are resident, and checks that
+// passing the limit gives them back, and only the pages of this
+// directory's tables.
+func TestReclaimerPagesOutTables(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the reclaimer needs Linux (madvise MADV_PAGEOUT)")
+	}
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir, MemoryBudget: 32 << 20, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	// Random values do not compress: 48 MiB of values are 48 MiB of tables.
+	p := db.Partition("merge", 0)
+	val := make([]byte, 4<<10)
+	var b Batch
+	const n = 12 << 10
+	for i := range n {
+		if _, err := io.ReadFull(rand.Reader, val); err != nil {
+			t.Fatal(err)
+		}
+		b.Set('p', fmt.Appendf(nil, "k%06d", i), val)
+		if b.Len() == 256 {
+			if err := p.CommitAll(&b, int64(i)); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	if err := db.bdb.Flatten(1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := p.Get('p', fmt.Appendf(nil, "k%06d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tables := 0
+	f, err := newReclaimer(dir, 1).maps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(f)
+	_ = f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if _, _, path, ok := parseMapsLine([]byte(line)); ok && strings.HasSuffix(path, ".sst") && strings.Contains(path, dir) {
+			tables++
+		}
+	}
+	if tables == 0 {
+		t.Fatal("no table of the database is mapped: the test wrote too little")
+	}
+
+	r := newReclaimer(dir, 1) // any resident file page is over the limit
+	var advised []uintptr
+	sys := r.pageout
+	r.pageout = func(start, end uintptr) error {
+		advised = append(advised, end-start)
+		return sys(start, end)
+	}
+	before, err := r.readRss()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.check(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.readRss()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(advised) != tables {
+		t.Errorf("paged out %d mappings, want the %d tables of %s", len(advised), tables, dir)
+	}
+	if st := r.stats(); st.Reclaims != 1 || st.ReclaimedBytes <= 0 {
+		t.Errorf("stats = %+v, want one reclaim of some bytes", st)
+	}
+	// The tables hold 48 MiB, all read: at least half of that was resident
+	// and is given back.
+	if before-after < 24<<20 {
+		t.Errorf("file-backed RSS %d MiB → %d MiB: less than 24 MiB given back", before>>20, after>>20)
+	}
+	// The data is intact: paging out only drops the pages from memory.
+	for i := 0; i < n; i += 97 {
+		if _, err := p.Get('p', fmt.Appendf(nil, "k%06d", i)); err != nil {
+			t.Fatalf("get after the pages were given back: %v", err)
+		}
+	}
+
+	// Under the limit nothing happens.
+	r2 := newReclaimer(dir, 1<<50)
+	r2.pageout = func(uintptr, uintptr) error { t.Error("paged out under the limit"); return nil }
+	if err := r2.check(); err != nil {
+		t.Fatal(err)
+	}
+}
