@@ -23,9 +23,10 @@ const MinMemoryBudget = 256 << 20
 //     limit does not see: the pages of memory-mapped files, which count in
 //     RSS while they are resident (the memtables' write-ahead logs, the
 //     tables a read or a compaction touches, the executable);
-//   - those mapped pages (store.Options.MappedLimit, 20 %): past it the
-//     tables' pages are given back to the kernel; the remaining 15 % is
-//     what they may grow between two looks, and the runtime's own;
+//   - those mapped pages (store.Options.MappedLimit, 20 % of the budget, 4/7
+//     of what is outside the Go limit): past it the tables' pages are given
+//     back to the kernel; the remaining 15 % is what they may grow by
+//     between two looks, and the runtime's own;
 //   - Badger's memtables, block and index caches (store.Options.MemoryBudget);
 //   - the cache of committed profile states in front of Badger;
 //   - the consumer's fetch buffers and the producer's buffered bytes.
@@ -61,12 +62,13 @@ func PlanMemory(budget int64) (Memory, error) {
 	// wire (snappy on JSON) and stays referenced until its last record is
 	// polled; a round (20,000 records) needs far less than one.
 	fetch := clampInt64(budget/64, 4<<20, 32<<20)
+	outside := clampInt64(budget*35/100, 64<<20, 4<<30) // what the Go limit does not see
 	return Memory{
 		Budget:                 budget,
-		GoLimit:                budget - clampInt64(budget*35/100, 64<<20, 4<<30),
+		GoLimit:                budget - outside,
 		Store:                  budget * 3 / 20,
 		StateCache:             budget / 10,
-		Mapped:                 budget / 5,
+		Mapped:                 outside * 4 / 7,
 		FetchMaxBytes:          int32(fetch),
 		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 512<<10, 4<<20)),
 		ProduceBufferedBytes:   clampInt64(budget/25, 8<<20, 128<<20),
