@@ -19,7 +19,10 @@
 //
 // # Commit protocol: rounds
 //
-// Work goes in rounds of up to Options.CommitInterval (100 ms). In a round
+// Work goes in rounds. A round lasts while its input is behind, up to
+// Options.CommitInterval (100 ms), and ends as soon as it caught up, so a
+// stream below full speed is committed as it comes and a backlog in large
+// rounds. In a round
 // the poll loop hands each partition's records to its worker, which
 // processes them into output records (facts, profile updates, dead letters)
 // and state writes; the writes go into the round's in-memory overlay (so the

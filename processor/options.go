@@ -45,9 +45,10 @@ type Options struct {
 	// crashed instance open before it aborts it; the partitions it wrote
 	// wait that long before another instance can take over. Zero means 20 s.
 	TransactionTimeout time.Duration
-	// CommitInterval is how long a round gathers records before its output,
-	// state and offsets commit together. Zero means 100 ms exactly-once and
-	// 0 (every poll) at-least-once.
+	// CommitInterval is how long a round gathers records, while its input
+	// is behind, before its output, state and offsets commit together; a
+	// round that caught up with its input commits at once. Zero means
+	// 100 ms.
 	CommitInterval time.Duration
 	// RoundRecords ends a round early once it processed this many records.
 	// Zero means 20000.
@@ -118,7 +119,7 @@ func (o *Options) validate() error {
 	if o.RoundRecords <= 0 {
 		o.RoundRecords = 20000
 	}
-	if o.CommitInterval <= 0 && !o.AtLeastOnce {
+	if o.CommitInterval <= 0 {
 		o.CommitInterval = 100 * time.Millisecond
 	}
 	if o.TransactionTimeout <= 0 {

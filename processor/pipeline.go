@@ -226,8 +226,9 @@ func (p *Pipeline) Client() *kgo.Client { return p.cl }
 // round commits, and the client leaves the group. It returns nil after a
 // clean shutdown.
 //
-// Work goes in rounds. A round polls and processes records for up to
-// Options.CommitInterval, then commits everything it did at once: with
+// Work goes in rounds. A round polls and processes records until it
+// caught up with its input, or for up to Options.CommitInterval while the
+// input is behind (see gather), then commits everything it did at once: with
 // exactly-once, the output records, changelog records and consumed offsets
 // in one Kafka transaction; at least once, by waiting for every
 // acknowledgement and then committing the offsets. Only then is the
@@ -260,7 +261,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		// away: the round is processed and committed while they are ours.
 		n, err := p.dispatch(fetches)
 		if err == nil && n > 0 {
-			err = p.gather(runCtx, n)
+			err = p.gather(runCtx, n, p.caughtUp())
 		}
 		if p.roundOpen || len(p.roundWorkers) > 0 || p.roundErr.Load() != nil {
 			// A round that failed is aborted so that its input is read
@@ -301,18 +302,35 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return runErr
 }
 
-// gather keeps polling into the open round until the commit interval is
-// over or the round is big enough. A quiet stream waits at most the
-// interval; the records polled so far are processed already.
-func (p *Pipeline) gather(ctx context.Context, n int) error {
+// gather keeps polling into the open round while the input is behind, for
+// up to the commit interval or until the round is big enough. A round
+// ends as soon as it caught up with its partitions instead, so that the
+// commit interval is a bound for a backlog and not a delay for every
+// record: a stream that comes at less than full speed is committed (and
+// visible) as soon as it is processed, in rounds as long as processing and
+// committing the records that came during the previous round take.
+//
+// Caught up needs one fresh fetch: the round's first poll took the fetch
+// kgo buffered before the round began, so the input that came since is in
+// the fetch that poll started (kgo buffers one fetch per broker and
+// starts the next when it is taken). A poll that brings nothing in
+// caughtUpWait, or only records up to their partitions' last stable
+// offset, ends the round.
+func (p *Pipeline) gather(ctx context.Context, n int, caughtUp bool) error {
 	if p.opts.CommitInterval <= 0 {
 		return nil
 	}
 	deadline := time.Now().Add(p.opts.CommitInterval)
-	for n < p.opts.RoundRecords {
+	for polls := 1; n < p.opts.RoundRecords; polls++ {
+		if caughtUp && polls > 1 {
+			return nil
+		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			return nil
+		}
+		if caughtUp {
+			wait = min(wait, caughtUpWait)
 		}
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		fetches := p.cl.PollRecords(pctx, p.opts.BatchRecords*4)
@@ -328,8 +346,42 @@ func (p *Pipeline) gather(ctx context.Context, n int) error {
 		if ctx.Err() != nil {
 			return nil // shutting down: commit what the round holds
 		}
+		caughtUp = m == 0 || p.caughtUp()
 	}
 	return nil
+}
+
+// caughtUpWait is how long a caught-up round waits for the fetch its first
+// poll started: it is already answered if anything came meanwhile.
+const caughtUpWait = time.Millisecond
+
+// caughtUp reports whether the pipeline has read everything it can see:
+// nothing is buffered in the client, and every active partition was read,
+// in its latest fetch, up to its last stable offset (what a
+// read_committed consumer can see) as of the broker's answer. A partition
+// left out of a fetch keeps what its previous fetch said.
+func (p *Pipeline) caughtUp() bool {
+	if p.cl.BufferedFetchRecords() > 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.workers {
+		if w.behind && w.active.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// behind reports whether a partition's fetch stopped short of its last
+// stable offset.
+func behind(f kgo.FetchTopicPartition) bool {
+	end := f.LastStableOffset
+	if end < 0 {
+		end = f.HighWatermark
+	}
+	return f.Records[len(f.Records)-1].Offset+1 < end
 }
 
 // dispatch hands each partition's records to its worker, in parallel, and
@@ -375,6 +427,7 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 				return
 			}
 		}
+		w.behind = behind(f)
 		w.jobs <- job{kind: jobProcess, recs: f.Records}
 		busy = append(busy, w)
 		n += len(f.Records)
@@ -481,20 +534,33 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 		p.m.aborts.Inc()
 	}
 	// Store the state of a committed round (or forget an aborted one) in
-	// every worker, in parallel.
-	var last []*kgo.Record
+	// every worker, in parallel. Exactly-once, the transaction made the
+	// round durable, so the poll loop does not wait for the stores: the
+	// next round polls while they write, and a worker's next job queues
+	// behind its store. At least once, the offsets commit only after the
+	// state is stored.
+	var (
+		last    []*kgo.Record
+		waitFor []*worker
+	)
 	for w := range workers {
 		kind := jobAbort
 		if committed && !w.lost.Load() {
 			kind = jobCommit
+			if p.sess != nil {
+				kind = jobStore
+			}
 			if w.last != nil {
 				last = append(last, w.last)
 			}
 		}
 		w.jobs <- job{kind: kind}
+		if kind != jobStore {
+			waitFor = append(waitFor, w)
+		}
 	}
 	var first error
-	for w := range workers {
+	for _, w := range waitFor {
 		if err := <-w.results; err != nil && first == nil {
 			first = err
 		}

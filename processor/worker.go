@@ -44,6 +44,7 @@ const (
 	jobProcess jobKind = iota // process records into the open round
 	jobFlush                  // the round is about to commit: emit what it gathered
 	jobCommit                 // the round committed: store its state
+	jobStore                  // as jobCommit, with no result: the poll loop goes on meanwhile
 	jobAbort                  // the round aborted: forget it
 )
 
@@ -76,6 +77,9 @@ type worker struct {
 	// active is false while the partition restores its state; its fetching
 	// is paused then and the poll loop sends it nothing.
 	active atomic.Bool
+	// behind is set by the poll loop (and read only there) when the
+	// partition's latest fetch stopped short of its last stable offset.
+	behind bool
 	// lost is set when the partition went to another member without a
 	// clean hand-over: nothing of this round may be stored or committed.
 	lost atomic.Bool
@@ -92,6 +96,9 @@ type worker struct {
 	last    *kgo.Record             // last input record of the round
 	scratch []byte                  // state reads build their key here
 	cache   *stateCache             // committed state read or written recently
+	// storeErr is set when a jobStore failed: the store is behind the
+	// committed changelog, so the worker refuses to process on top of it.
+	storeErr error
 
 	// clMu guards clLast, which produce promises update.
 	clMu   sync.Mutex
@@ -180,11 +187,26 @@ func (w *worker) run() {
 		var err error
 		switch j.kind {
 		case jobProcess:
-			err = w.process(j.recs)
+			if err = w.storeErr; err == nil {
+				err = w.process(j.recs)
+			}
 		case jobFlush:
-			err = w.flush()
+			if err = w.storeErr; err == nil {
+				err = w.flush()
+			}
 		case jobCommit:
 			err = w.commit()
+		case jobStore:
+			if err := w.commit(); err != nil {
+				// Nobody waits for this job. The round is committed in
+				// Kafka but not stored here: no later round of this
+				// partition may read the store as if it were, so every
+				// later job fails, and the pipeline stops; a restart
+				// restores the state from the changelog.
+				w.storeErr = err
+				w.p.fatal(err)
+			}
+			continue
 		case jobAbort:
 			w.abort()
 		}

@@ -406,7 +406,7 @@ func (d *deliveryFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.atLeastOnce, "at-least-once", false,
 		"turn transactions off: lower latency, but a crash can emit a profile version twice (default: exactly-once)")
 	fs.DurationVar(&d.commitInterval, "commit-interval", 0,
-		"how long a round gathers records before it commits (default 100ms exactly-once, every poll at least once)")
+		"how long a round gathers records while the input is behind before it commits; a round that caught up commits at once (default 100ms)")
 	fs.IntVar(&d.standbys, "standbys", 0, "keep warm copies of this many other instances' partitions, so that failover skips restore")
 	fs.StringVar(&d.instanceID, "instance-id", "",
 		"this instance's stable, unique name; its transactional id is <group>-<instance-id> (default: host name and data directory)")
