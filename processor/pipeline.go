@@ -534,11 +534,12 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 		p.m.aborts.Inc()
 	}
 	// Store the state of a committed round (or forget an aborted one) in
-	// every worker, in parallel. Exactly-once, the transaction made the
-	// round durable, so the poll loop does not wait for the stores: the
-	// next round polls while they write, and a worker's next job queues
-	// behind its store. At least once, the offsets commit only after the
-	// state is stored.
+	// every worker, in parallel. The round is durable already (its
+	// changelog records are committed, or acknowledged at least once), so
+	// the poll loop does not wait for the stores: the next round polls
+	// while they write, and a worker's next job queues behind its store.
+	// A crash before a store lands leaves Badger behind its changelog,
+	// which the restore reads at the next start.
 	var (
 		last    []*kgo.Record
 		waitFor []*worker
@@ -546,10 +547,7 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	for w := range workers {
 		kind := jobAbort
 		if committed && !w.lost.Load() {
-			kind = jobCommit
-			if p.sess != nil {
-				kind = jobStore
-			}
+			kind = jobStore
 			if w.last != nil {
 				last = append(last, w.last)
 			}
@@ -574,7 +572,8 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	if committed {
 		p.m.rounds.Inc()
 		if p.sess == nil && len(last) > 0 {
-			// At least once: the state is stored, so the offsets may move.
+			// At least once: the round's changelog records are acknowledged,
+			// so its state survives a crash, and the offsets may move.
 			if err := p.cl.CommitRecords(ctx, last...); err != nil {
 				p.log.Warn("committing offsets; the records are read again and skipped as duplicates", "err", err)
 			}

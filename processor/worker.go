@@ -43,8 +43,7 @@ type jobKind int
 const (
 	jobProcess jobKind = iota // process records into the open round
 	jobFlush                  // the round is about to commit: emit what it gathered
-	jobCommit                 // the round committed: store its state
-	jobStore                  // as jobCommit, with no result: the poll loop goes on meanwhile
+	jobStore                  // the round committed: store its state (no result: the poll loop goes on)
 	jobAbort                  // the round aborted: forget it
 )
 
@@ -194,8 +193,6 @@ func (w *worker) run() {
 			if err = w.storeErr; err == nil {
 				err = w.flush()
 			}
-		case jobCommit:
-			err = w.commit()
 		case jobStore:
 			if err := w.commit(); err != nil {
 				// Nobody waits for this job. The round is committed in
