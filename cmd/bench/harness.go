@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,9 @@ type spec struct {
 	// newest input record behind it (the pass-through copies it, profiled
 	// propagates it), so latency is exact per update.
 	stamped bool
+	// metrics is the system's Prometheus endpoint, if it has one: the
+	// harness keeps a scrape after each pass in the scratch directory.
+	metrics string
 }
 
 func (h *harness) spec(key, dir, addr string) (spec, error) {
@@ -132,6 +136,7 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 			firstHop: topics.Repartition,
 			groups:   map[string][]string{h.dict.Pipeline.Group: append([]string{topics.Repartition}, topics.Inputs...)},
 			stamped:  true,
+			metrics:  "http://" + httpAddr + "/metrics",
 		}, nil
 	case sysGoka:
 		return spec{
@@ -242,10 +247,14 @@ func (h *harness) runSystem(ctx context.Context, key string, latency bool) (res 
 	res.broker = bu.cpu - b0.cpu
 	h.logf("%s: %d records in %v: %.0f records/s, %d updates", sp.name, res.records, res.elapsed.Round(time.Millisecond), res.rate, n)
 
+	h.scrape(ctx, sp, filepath.Join(dir, key+"-metrics-throughput.txt"))
 	if latency {
 		if err := h.latencyPass(ctx, cl, adm, sys, sp, out, res); err != nil {
 			return nil, err
 		}
+	}
+	if latency {
+		h.scrape(ctx, sp, filepath.Join(dir, key+"-metrics-latency.txt"))
 	}
 	u, err := procUsage(sys.cmd.Process.Pid)
 	if err != nil {
@@ -533,6 +542,40 @@ func (h *harness) runScales(ctx context.Context, scales string, systems []string
 	}
 	h.load = base
 	return nil
+}
+
+// scrape keeps the system's metrics as they are at the end of a pass in
+// the scratch directory (kept with -keep), for what the table does not
+// show (round durations, cache hits, state size). A failed scrape is only
+// logged: it is a diagnostic.
+func (h *harness) scrape(ctx context.Context, sp spec, path string) {
+	if sp.metrics == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sp.metrics, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", sp.metrics, resp.Status)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(path, b, 0o600)
+	}()
+	if err != nil {
+		h.logf("%s: keeping its metrics: %v", sp.name, err)
+	}
 }
 
 // writeArrivals keeps the latency pass's arrivals in the scratch directory
