@@ -115,34 +115,60 @@ func (r *reclaimer) check() error {
 	return nil
 }
 
-// pageoutTables pages out every mapping of a table file (.sst) in the
-// directory. The memtables' write-ahead logs (.mem) are left alone: they
-// are being written, and paging them out would only force their writeback.
+// pageoutTables pages out every mapping of a table (.sst) or value log
+// (.vlog) file in the directory but the newest value log, which is being
+// appended to: paging out its dirty pages would only force their
+// writeback, again and again. The memtables' write-ahead logs (.mem) are
+// left alone for the same reason (the memtables' size bounds them).
 func (r *reclaimer) pageoutTables() error {
 	f, err := r.maps()
 	if err != nil {
 		return fmt.Errorf("reading the process's mappings: %w", err)
 	}
 	defer f.Close()
+	type mapping struct {
+		start, end uintptr
+		path       string
+	}
+	var (
+		ms         []mapping
+		activeVlog string
+	)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	prefix := r.dir + string(filepath.Separator)
 	for sc.Scan() {
 		start, end, path, ok := parseMapsLine(sc.Bytes())
-		if !ok || !strings.HasPrefix(path, prefix) || !strings.HasSuffix(path, ".sst") {
+		if !ok || !strings.HasPrefix(path, prefix) {
 			continue
 		}
-		if err := r.pageout(start, end); err != nil {
-			if errors.Is(err, errPageoutUnsupported) {
-				return err
+		switch filepath.Ext(path) {
+		case ".vlog":
+			// Value logs are numbered in order, with fixed-width names.
+			if path > activeVlog {
+				activeVlog = path
 			}
-			// The table was unmapped since the line was read (a compaction
-			// deleted it): nothing to do.
+		case ".sst":
+		default:
 			continue
 		}
+		ms = append(ms, mapping{start, end, path})
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading the process's mappings: %w", err)
+	}
+	for _, m := range ms {
+		if m.path == activeVlog {
+			continue
+		}
+		if err := r.pageout(m.start, m.end); err != nil {
+			if errors.Is(err, errPageoutUnsupported) {
+				return err
+			}
+			// Unmapped since the line was read (a compaction deleted the
+			// table, a value log was garbage-collected): nothing to do.
+			continue
+		}
 	}
 	return nil
 }
