@@ -106,8 +106,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// registerGauges registers the gauges read on scrape: the state store's
-// size and how far the restoring partitions still have to read.
+// registerGauges registers the metrics read on scrape: the state store's
+// size and its reclaimed mapped pages, and how far the restoring
+// partitions still have to read.
 func registerGauges(reg prometheus.Registerer, db *store.DB, rs *restorer) {
 	if reg == nil {
 		return
@@ -125,6 +126,16 @@ func registerGauges(reg prometheus.Registerer, db *store.DB, rs *restorer) {
 			return float64(vlog)
 		}))
 	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "profiled_state_mapped_reclaims_total",
+			Help: "Times the resident pages of the state's memory-mapped files passed their share of the memory budget and were given back to the kernel.",
+		}, func() float64 { return float64(db.MappedStats().Reclaims) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "profiled_state_mapped_reclaimed_bytes_total",
+			Help: "Resident bytes of the state's memory-mapped files given back to the kernel.",
+		}, func() float64 { return float64(db.MappedStats().ReclaimedBytes) }),
+	)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "profiled_restore_remaining_records",
 		Help: "Changelog offsets the restoring partitions still have to read before they process (an upper bound: transaction markers and compacted records take offsets too).",

@@ -32,7 +32,8 @@ type report struct {
 
 type scaleResult struct {
 	customers int
-	res       *result
+	res       *result   // the median run by rate
+	rates     []float64 // every run's rate, sorted
 }
 
 func (rp *report) get(key string) *result {
@@ -165,11 +166,15 @@ func (rp *report) table() string {
 		}
 	}
 	if len(rp.scales) > 0 {
-		b.WriteString("| customers | system | input records | events/s | peak RSS MiB | peak anonymous MiB | peak file-backed MiB | CPU s / M events | profile updates |\n")
-		b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| customers | system | input records | events/s | runs (events/s) | peak RSS MiB | peak anonymous MiB | peak file-backed MiB | CPU s / M events | profile updates |\n")
+		b.WriteString("|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n")
 		for _, s := range rp.scales {
-			fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %d |\n", s.customers, s.res.name, s.res.records,
-				s.res.rate, float64(s.res.peakRSS)/(1<<20), float64(s.res.peakAnon)/(1<<20), float64(s.res.peakFile)/(1<<20),
+			runs := make([]string, len(s.rates))
+			for i, r := range s.rates {
+				runs[i] = fmt.Sprintf("%.0f", r)
+			}
+			fmt.Fprintf(&b, "| %d | %s | %d | %.0f | %s | %.0f | %.0f | %.0f | %.2f | %d |\n", s.customers, s.res.name, s.res.records,
+				s.res.rate, strings.Join(runs, ", "), float64(s.res.peakRSS)/(1<<20), float64(s.res.peakAnon)/(1<<20), float64(s.res.peakFile)/(1<<20),
 				s.res.cpuPerMillion(), s.res.updates)
 		}
 	}

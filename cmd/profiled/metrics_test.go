@@ -170,7 +170,8 @@ func TestMetricsScrapedDuringScenario(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"profiled_changelog_restored_records_total", "profiled_state_size_bytes", "profiled_restore_duration_seconds",
-		"profiled_state_cache_lookups_total", "profiled_state_cache_bytes"} {
+		"profiled_state_cache_lookups_total", "profiled_state_cache_bytes",
+		"profiled_state_mapped_reclaims_total", "profiled_state_mapped_reclaimed_bytes_total"} {
 		if _, ok := mfs[name]; !ok {
 			t.Errorf("%s is missing", name)
 		}
