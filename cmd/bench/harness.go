@@ -594,7 +594,7 @@ func (h *harness) scrape(ctx context.Context, sp spec, path string) {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s: %s", sp.metrics, resp.Status)
 		}
