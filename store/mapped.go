@@ -59,9 +59,12 @@ type reclaimer struct {
 }
 
 func newReclaimer(dir string, limit int64) *reclaimer {
-	abs, err := filepath.Abs(dir)
-	if err == nil {
+	// /proc/self/maps names files by their real path.
+	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
 	}
 	return &reclaimer{
 		dir:     filepath.Clean(dir),

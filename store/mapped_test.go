@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -49,8 +51,16 @@ func TestReclaimerPagesOutTables(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the reclaimer needs Linux (madvise MADV_PAGEOUT)")
 	}
-	dir := t.TempDir()
-	db, err := Open(Options{Dir: dir, MemoryBudget: 32 << 20, GCInterval: -1})
+	// Opened through a symbolic link: /proc/self/maps names the real path.
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "state")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(Options{Dir: link, MemoryBudget: 32 << 20, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +91,7 @@ func TestReclaimerPagesOutTables(t *testing.T) {
 		}
 	}
 	tables := 0
-	f, err := newReclaimer(dir, 1).maps()
+	f, err := newReclaimer(link, 1).maps()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +109,7 @@ func TestReclaimerPagesOutTables(t *testing.T) {
 		t.Fatal("no table of the database is mapped: the test wrote too little")
 	}
 
-	r := newReclaimer(dir, 1) // any resident file page is over the limit
+	r := newReclaimer(link, 1) // any resident file page is over the limit
 	var advised []uintptr
 	sys := r.pageout
 	r.pageout = func(start, end uintptr) error {
@@ -136,7 +146,7 @@ func TestReclaimerPagesOutTables(t *testing.T) {
 	}
 
 	// Under the limit nothing happens.
-	r2 := newReclaimer(dir, 1<<50)
+	r2 := newReclaimer(link, 1<<50)
 	r2.pageout = func(uintptr, uintptr) error { t.Error("paged out under the limit"); return nil }
 	if err := r2.check(); err != nil {
 		t.Fatal(err)
