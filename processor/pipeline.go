@@ -384,8 +384,8 @@ func behind(f kgo.FetchTopicPartition) bool {
 	return f.Records[len(f.Records)-1].Offset+1 < end
 }
 
-// dispatch hands each partition's records to its worker, in parallel, and
-// waits for all of them. It returns the number of records processed.
+// dispatch queues each partition's records at its worker, without waiting
+// for them to be processed. It returns the number of records queued.
 func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -397,8 +397,12 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 		}
 		p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 	})
+	type work struct {
+		w    *worker
+		recs []*kgo.Record
+	}
 	var (
-		busy   []*worker
+		busy   []work
 		n      int
 		rewind map[string]map[int32]kgo.EpochOffset
 	)
@@ -428,23 +432,21 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 			}
 		}
 		w.behind = behind(f)
-		w.jobs <- job{kind: jobProcess, recs: f.Records}
-		busy = append(busy, w)
+		busy = append(busy, work{w, f.Records})
 		n += len(f.Records)
 	})
 	p.mu.Unlock()
-	var first error
-	for _, w := range busy {
-		if err := <-w.results; err != nil && first == nil {
-			first = err
-		}
+	// The poll loop does not wait for the workers: each works through its
+	// queue while the loop polls for the others, so a partition with much
+	// to do keeps its core busy and the rest do not wait for it. A worker
+	// answers for its whole queue at the round's flush or abort (its jobs
+	// run in order); a batch that fails fails the round there.
+	for _, b := range busy {
+		b.w.jobs <- job{kind: jobProcess, recs: b.recs}
 		if p.roundWorkers == nil {
 			p.roundWorkers = map[*worker]struct{}{}
 		}
-		p.roundWorkers[w] = struct{}{}
-	}
-	if first != nil {
-		return n, first
+		p.roundWorkers[b.w] = struct{}{}
 	}
 	if rewind != nil {
 		p.log.Debug("records for partitions that are not ready; they are read again", "partitions", rewind)
@@ -527,7 +529,11 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 		if box := p.roundErr.Load(); box != nil && !errors.Is(box.err, errUnprocessed) {
 			return box.err
 		}
-		committed = true
+		// A failed batch or flush: nothing of the round is stored and no
+		// offset moves; the pipeline stops (endRound returns the error),
+		// and the restart restores the acknowledged changelog and reads
+		// the round's input again.
+		committed = !abort
 	}
 	p.m.commitDuration.Observe(time.Since(start).Seconds())
 	if !committed {

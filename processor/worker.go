@@ -41,8 +41,8 @@ type output struct {
 type jobKind int
 
 const (
-	jobProcess jobKind = iota // process records into the open round
-	jobFlush                  // the round is about to commit: emit what it gathered
+	jobProcess jobKind = iota // process records into the open round (no result: see jobFlush)
+	jobFlush                  // the round is about to commit: emit what it gathered; the result covers the round's jobProcess too
 	jobStore                  // the round committed: store its state (no result: the poll loop goes on)
 	jobAbort                  // the round aborted: forget it
 )
@@ -95,9 +95,14 @@ type worker struct {
 	last    *kgo.Record             // last input record of the round
 	scratch []byte                  // state reads build their key here
 	cache   *stateCache             // committed state read or written recently
+	reader  *store.Reader           // the current job's reads of the store; nil between jobs
 	// storeErr is set when a jobStore failed: the store is behind the
 	// committed changelog, so the worker refuses to process on top of it.
 	storeErr error
+	// failed is the first failure of the round's jobProcess: the later
+	// batches of the round are skipped (the round cannot commit), and the
+	// flush answers with it.
+	failed error
 
 	// clMu guards clLast, which produce promises update.
 	clMu   sync.Mutex
@@ -106,9 +111,11 @@ type worker struct {
 
 func (p *Pipeline) newWorker(k tp) *worker {
 	w := &worker{
-		p:       p,
-		tp:      k,
-		jobs:    make(chan job),
+		p:  p,
+		tp: k,
+		// Room for the polls of a round: the poll loop does not wait for
+		// a jobProcess, and blocks only when a worker is this far behind.
+		jobs:    make(chan job, 64),
 		results: make(chan error),
 		done:    make(chan struct{}),
 		overlay: map[string]overlayValue{},
@@ -157,13 +164,22 @@ func (w *worker) get(kind byte, key []byte) ([]byte, error) {
 			return v.value, nil
 		}
 	}
+	if w.reader == nil {
+		// A job's reads share one snapshot: the worker is the partition's
+		// only writer, and it stores between jobs, never during one.
+		r, err := w.part.Reader()
+		if err != nil {
+			return nil, err
+		}
+		w.reader = r
+	}
 	if !cacheable(kind) {
-		return w.part.Get(kind, key)
+		return w.reader.Get(kind, key)
 	}
 	if v, ok := w.cache.get(w.scratch); ok {
 		return v, nil
 	}
-	v, err := w.part.Get(kind, key)
+	v, err := w.reader.Get(kind, key)
 	if err == nil {
 		// The store holds committed state only (a round is stored after
 		// its transaction commits), so what it returns may be cached.
@@ -183,32 +199,53 @@ func (w *worker) start() { go w.run() }
 func (w *worker) run() {
 	defer close(w.done)
 	for j := range w.jobs {
-		var err error
-		switch j.kind {
-		case jobProcess:
-			if err = w.storeErr; err == nil {
-				err = w.process(j.recs)
-			}
-		case jobFlush:
-			if err = w.storeErr; err == nil {
-				err = w.flush()
-			}
-		case jobStore:
-			if err := w.commit(); err != nil {
-				// Nobody waits for this job. The round is committed in
-				// Kafka but not stored here: no later round of this
-				// partition may read the store as if it were, so every
-				// later job fails, and the pipeline stops; a restart
-				// restores the state from the changelog.
-				w.storeErr = err
-				w.p.fatal(err)
-			}
-			continue
-		case jobAbort:
-			w.abort()
+		err := w.do(j)
+		w.closeReader()
+		if j.kind == jobProcess || j.kind == jobStore {
+			continue // nobody waits for these (see jobKind)
 		}
 		w.results <- err
 	}
+}
+
+func (w *worker) closeReader() {
+	if w.reader != nil {
+		w.reader.Close()
+		w.reader = nil
+	}
+}
+
+// do runs one job.
+func (w *worker) do(j job) error {
+	switch j.kind {
+	case jobProcess:
+		if w.failed == nil {
+			if w.failed = w.storeErr; w.failed == nil {
+				w.failed = w.process(j.recs)
+			}
+		}
+	case jobFlush:
+		if w.failed != nil {
+			return w.failed
+		}
+		if w.storeErr != nil {
+			return w.storeErr
+		}
+		return w.flush()
+	case jobStore:
+		if err := w.commit(); err != nil {
+			// Nobody waits for this job. The round is committed in Kafka
+			// but not stored here: no later round of this partition may
+			// read the store as if it were, so every later job fails, and
+			// the pipeline stops; a restart restores the state from the
+			// changelog.
+			w.storeErr = err
+			w.p.fatal(err)
+		}
+	case jobAbort:
+		w.abort()
+	}
+	return nil
 }
 
 // stop ends the worker goroutine and waits for it. The caller makes sure no
@@ -236,6 +273,7 @@ func (w *worker) process(recs []*kgo.Record) error {
 				// state: drop the partition's copy so that the next start
 				// restores it whole, and stop rather than merge onto it.
 				w.cache.reset()
+				w.closeReader()
 				if derr := w.part.Drop(); derr != nil {
 					err = errors.Join(err, derr)
 				} else {
@@ -365,6 +403,7 @@ func (w *worker) abort() {
 }
 
 func (w *worker) endRound() {
+	w.failed = nil
 	w.stage.reset()
 	w.pending.Reset()
 	clear(w.overlay)

@@ -112,3 +112,65 @@ func TestSmallMemoryBudgetOpens(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderReadsOneSnapshot: a Reader answers like Get, within its own
+// partition, and keeps the state of the moment it was opened while the
+// partition commits meanwhile.
+func TestReaderReadsOneSnapshot(t *testing.T) {
+	db, err := Open(Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	p := db.Partition("merge", 1)
+	var b Batch
+	b.Set('p', []byte("42"), []byte("v1"))
+	if err := p.Commit(&b, 1); err != nil {
+		t.Fatal(err)
+	}
+	var other Batch
+	other.Set('p', []byte("7"), []byte("elsewhere"))
+	if err := db.Partition("merge", 2).Commit(&other, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := p.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b.Reset()
+	b.Set('p', []byte("42"), []byte("v2"))
+	b.Set('p', []byte("43"), []byte("new"))
+	if err := p.Commit(&b, 2); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the Reader's key buffer is reused
+		if v, err := r.Get('p', []byte("42")); err != nil || string(v) != "v1" {
+			t.Fatalf("reader: 42 = %q, %v; want v1 (its snapshot)", v, err)
+		}
+		if _, err := r.Get('p', []byte("43")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("reader: 43 committed after it opened: err = %v, want ErrNotFound", err)
+		}
+		if _, err := r.Get('p', []byte("7")); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("reader sees partition 2's key: %v", err)
+		}
+	}
+	r2, err := p.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if v, err := r2.Get('p', []byte("42")); err != nil || string(v) != "v2" {
+		t.Fatalf("new reader: 42 = %q, %v; want v2", v, err)
+	}
+	if v, err := p.Get('p', []byte("43")); err != nil || string(v) != "new" {
+		t.Fatalf("get 43 = %q, %v", v, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Reader(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("reader of a closed store: %v, want ErrClosed", err)
+	}
+}

@@ -46,6 +46,7 @@ type harness struct {
 	load      scenario.LoadConfig
 	hasALO    bool   // profiled run has --at-least-once
 	memBudget string // profiled's --memory-budget; empty: its default
+	extraArgs string // more flags of profiled run, split at spaces
 	cpuProf   string // where profiled exactly-once writes its CPU profile; empty: none
 	scaleRuns int    // runs of a short scale (median reported)
 	share     float64
@@ -122,6 +123,7 @@ func (h *harness) spec(key, dir, addr string) (spec, error) {
 		if h.memBudget != "" {
 			argv = append(argv, "--memory-budget", h.memBudget)
 		}
+		argv = append(argv, strings.Fields(h.extraArgs)...)
 		name := "profiled"
 		switch {
 		case key == sysProfiledALO:
@@ -427,6 +429,7 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Float64Var(&h.load.BadShare, "bad", def.BadShare, "bad records as a share of the good ones")
 	fs.Int64Var(&h.load.Seed, "seed", def.Seed, "seed of the load")
 	fs.StringVar(&h.memBudget, "memory-budget", "", "profiled's --memory-budget, e.g. 512MiB (default: profiled's default)")
+	fs.StringVar(&h.extraArgs, "profiled-args", "", "more flags for both profiled systems, separated by spaces (e.g. \"--pprof --commit-interval 200ms\")")
 	fs.Float64Var(&h.share, "latency-rate", 0.5, "rate of the latency pass as a share of the system's measured maximum")
 	fs.IntVar(&h.scaleRuns, "scale-runs", 3, "scale mode: runs of a scale whose run lasts under 30 s; the median is reported")
 	fs.DurationVar(&h.timeout, "timeout", 10*time.Minute, "longest wait for one system to finish one pass")
