@@ -51,6 +51,10 @@ type Pipeline struct {
 	// transaction began, and the workers that took part.
 	roundOpen    bool
 	roundWorkers map[*worker]struct{}
+	// owed lists the workers of the previous dispatch, each owing the
+	// answer to one jobProcess (a worker given two partitions' records in
+	// one poll cannot be: it owns one partition).
+	owed []*worker
 
 	// workers is changed only by the rebalance callbacks and read by Run,
 	// which kgo serializes with polling because of BlockRebalanceOnPoll;
@@ -330,7 +334,13 @@ func (p *Pipeline) gather(ctx context.Context, n int, caughtUp bool) error {
 			return nil
 		}
 		if caughtUp {
+			// What came while the round's records were processed joins
+			// the round: wait for the workers before the last poll, as a
+			// round that caught up is small and its commit is not.
 			wait = min(wait, caughtUpWait)
+			if err := p.settle(); err != nil {
+				return err
+			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		fetches := p.cl.PollRecords(pctx, p.opts.BatchRecords*4)
@@ -349,6 +359,19 @@ func (p *Pipeline) gather(ctx context.Context, n int, caughtUp bool) error {
 		caughtUp = m == 0 || p.caughtUp()
 	}
 	return nil
+}
+
+// settle waits for the answers the workers owe for the previous dispatch
+// and returns the first failure.
+func (p *Pipeline) settle() error {
+	var first error
+	for _, w := range p.owed {
+		if err := <-w.results; err != nil && first == nil {
+			first = err
+		}
+	}
+	p.owed = p.owed[:0]
+	return first
 }
 
 // caughtUpWait is how long a caught-up round waits for the fetch its first
@@ -384,8 +407,8 @@ func behind(f kgo.FetchTopicPartition) bool {
 	return f.Records[len(f.Records)-1].Offset+1 < end
 }
 
-// dispatch queues each partition's records at its worker, without waiting
-// for them to be processed. It returns the number of records queued.
+// dispatch queues each partition's records at its worker and waits for the
+// previous dispatch's. It returns the number of records queued.
 func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -436,17 +459,32 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 		n += len(f.Records)
 	})
 	p.mu.Unlock()
-	// The poll loop does not wait for the workers: each works through its
-	// queue while the loop polls for the others, so a partition with much
-	// to do keeps its core busy and the rest do not wait for it. A worker
-	// answers for its whole queue at the round's flush or abort (its jobs
-	// run in order); a batch that fails fails the round there.
+	// The poll loop runs one poll ahead of the workers: it queues this
+	// poll's records, then waits for the previous poll's. A partition with
+	// much to do keeps its core busy while the loop fetches for the others
+	// (waiting for each poll left a core idle behind the slowest partition
+	// of every poll), and the loop still goes at the workers' pace, so a
+	// round does not gather faster than it is processed.
+	prev := p.owed
+	p.owed = nil
 	for _, b := range busy {
 		b.w.jobs <- job{kind: jobProcess, recs: b.recs}
 		if p.roundWorkers == nil {
 			p.roundWorkers = map[*worker]struct{}{}
 		}
 		p.roundWorkers[b.w] = struct{}{}
+	}
+	var first error
+	for _, w := range prev {
+		if err := <-w.results; err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, b := range busy {
+		p.owed = append(p.owed, b.w)
+	}
+	if first != nil {
+		return n, first
 	}
 	if rewind != nil {
 		p.log.Debug("records for partitions that are not ready; they are read again", "partitions", rewind)
@@ -473,6 +511,10 @@ func (p *Pipeline) begin() error {
 func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
 	defer cancel()
+	if err := p.settle(); err != nil && !abort {
+		p.log.Warn("a batch failed; the round is aborted", "err", err)
+		abort = true
+	}
 	workers := p.roundWorkers
 	p.roundWorkers = nil
 	defer p.roundErr.Store(nil)

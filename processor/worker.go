@@ -41,8 +41,8 @@ type output struct {
 type jobKind int
 
 const (
-	jobProcess jobKind = iota // process records into the open round (no result: see jobFlush)
-	jobFlush                  // the round is about to commit: emit what it gathered; the result covers the round's jobProcess too
+	jobProcess jobKind = iota // process records into the open round
+	jobFlush                  // the round is about to commit: emit what it gathered
 	jobStore                  // the round committed: store its state (no result: the poll loop goes on)
 	jobAbort                  // the round aborted: forget it
 )
@@ -116,7 +116,9 @@ func (p *Pipeline) newWorker(k tp) *worker {
 		// Room for the polls of a round: the poll loop does not wait for
 		// a jobProcess, and blocks only when a worker is this far behind.
 		jobs:    make(chan job, 64),
-		results: make(chan error),
+		// A worker answers a poll's records and goes on with the next
+		// poll's while the poll loop is still collecting other answers.
+		results: make(chan error, 8),
 		done:    make(chan struct{}),
 		overlay: map[string]overlayValue{},
 		clLast:  -1,
@@ -201,8 +203,8 @@ func (w *worker) run() {
 	for j := range w.jobs {
 		err := w.do(j)
 		w.closeReader()
-		if j.kind == jobProcess || j.kind == jobStore {
-			continue // nobody waits for these (see jobKind)
+		if j.kind == jobStore {
+			continue // nobody waits for it
 		}
 		w.results <- err
 	}
@@ -223,7 +225,9 @@ func (w *worker) do(j job) error {
 			if w.failed = w.storeErr; w.failed == nil {
 				w.failed = w.process(j.recs)
 			}
+			return w.failed
 		}
+		return nil // the round's failure was answered already
 	case jobFlush:
 		if w.failed != nil {
 			return w.failed
