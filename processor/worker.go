@@ -113,9 +113,10 @@ func (p *Pipeline) newWorker(k tp) *worker {
 	w := &worker{
 		p:  p,
 		tp: k,
-		// Room for the polls of a round: the poll loop does not wait for
-		// a jobProcess, and blocks only when a worker is this far behind.
-		jobs:    make(chan job, 64),
+		// The poll loop queues at most two polls' records and a round's
+		// control jobs here; the room keeps it from ever blocking on a
+		// worker.
+		jobs: make(chan job, 64),
 		// A worker answers a poll's records and goes on with the next
 		// poll's while the poll loop is still collecting other answers.
 		results: make(chan error, 8),
