@@ -23,10 +23,8 @@
 // Options.CommitInterval (100 ms), and ends as soon as it caught up, so a
 // stream below full speed is committed as it comes and a backlog in large
 // rounds. In a round
-// the poll loop hands each partition's records to its worker (queuing one
-// poll's records before it waits for the previous poll's, so that a busy
-// partition does not hold the others up), which processes them into output
-// records (facts, profile updates, dead letters)
+// the poll loop hands each partition's records to its worker, which
+// processes them into output records (facts, profile updates, dead letters)
 // and state writes; the writes go into the round's in-memory overlay (so the
 // next batch sees them) and onto the changelog. When the round ends:
 //

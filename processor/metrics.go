@@ -76,7 +76,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
 		}),
 		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "profiled_round_commit_duration_seconds", Help: "Time to end a round: finishing its last poll's batches, emitting what it gathered, the acknowledgements of its records, and its transaction (at least once: the acknowledgements).",
+			Name: "profiled_round_commit_duration_seconds", Help: "Time to end a round: emitting what it gathered, the acknowledgements of its records, and its transaction (at least once: the acknowledgements).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
 		rounds: prometheus.NewCounter(prometheus.CounterOpts{

@@ -51,10 +51,6 @@ type Pipeline struct {
 	// transaction began, and the workers that took part.
 	roundOpen    bool
 	roundWorkers map[*worker]struct{}
-	// owed lists the workers of the previous dispatch, each owing the
-	// answer to one jobProcess (a worker given two partitions' records in
-	// one poll cannot be: it owns one partition).
-	owed []*worker
 
 	// workers is changed only by the rebalance callbacks and read by Run,
 	// which kgo serializes with polling because of BlockRebalanceOnPoll;
@@ -334,13 +330,7 @@ func (p *Pipeline) gather(ctx context.Context, n int, caughtUp bool) error {
 			return nil
 		}
 		if caughtUp {
-			// What came while the round's records were processed joins
-			// the round: wait for the workers before the last poll, as a
-			// round that caught up is small and its commit is not.
 			wait = min(wait, caughtUpWait)
-			if err := p.settle(); err != nil {
-				return err
-			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, wait)
 		fetches := p.cl.PollRecords(pctx, p.opts.BatchRecords*4)
@@ -359,19 +349,6 @@ func (p *Pipeline) gather(ctx context.Context, n int, caughtUp bool) error {
 		caughtUp = m == 0 || p.caughtUp()
 	}
 	return nil
-}
-
-// settle waits for the answers the workers owe for the previous dispatch
-// and returns the first failure.
-func (p *Pipeline) settle() error {
-	var first error
-	for _, w := range p.owed {
-		if err := <-w.results; err != nil && first == nil {
-			first = err
-		}
-	}
-	p.owed = p.owed[:0]
-	return first
 }
 
 // caughtUpWait is how long a caught-up round waits for the fetch its first
@@ -407,8 +384,8 @@ func behind(f kgo.FetchTopicPartition) bool {
 	return f.Records[len(f.Records)-1].Offset+1 < end
 }
 
-// dispatch queues each partition's records at its worker and waits for the
-// previous dispatch's. It returns the number of records queued.
+// dispatch hands each partition's records to its worker, in parallel, and
+// waits for all of them. It returns the number of records processed.
 func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 	fetches.EachError(func(topic string, partition int32, err error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -420,12 +397,8 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 		}
 		p.log.Warn("fetch error", "topic", topic, "partition", partition, "err", err)
 	})
-	type work struct {
-		w    *worker
-		recs []*kgo.Record
-	}
 	var (
-		busy   []work
+		busy   []*worker
 		n      int
 		rewind map[string]map[int32]kgo.EpochOffset
 	)
@@ -455,33 +428,20 @@ func (p *Pipeline) dispatch(fetches kgo.Fetches) (int, error) {
 			}
 		}
 		w.behind = behind(f)
-		busy = append(busy, work{w, f.Records})
+		w.jobs <- job{kind: jobProcess, recs: f.Records}
+		busy = append(busy, w)
 		n += len(f.Records)
 	})
 	p.mu.Unlock()
-	// The poll loop runs one poll ahead of the workers: it queues this
-	// poll's records, then waits for the previous poll's. A partition with
-	// much to do keeps its core busy while the loop fetches for the others
-	// (waiting for each poll left a core idle behind the slowest partition
-	// of every poll), and the loop still goes at the workers' pace, so a
-	// round does not gather faster than it is processed.
-	prev := p.owed
-	p.owed = nil
-	for _, b := range busy {
-		b.w.jobs <- job{kind: jobProcess, recs: b.recs}
-		if p.roundWorkers == nil {
-			p.roundWorkers = map[*worker]struct{}{}
-		}
-		p.roundWorkers[b.w] = struct{}{}
-	}
 	var first error
-	for _, w := range prev {
+	for _, w := range busy {
 		if err := <-w.results; err != nil && first == nil {
 			first = err
 		}
-	}
-	for _, b := range busy {
-		p.owed = append(p.owed, b.w)
+		if p.roundWorkers == nil {
+			p.roundWorkers = map[*worker]struct{}{}
+		}
+		p.roundWorkers[w] = struct{}{}
 	}
 	if first != nil {
 		return n, first
@@ -511,10 +471,6 @@ func (p *Pipeline) begin() error {
 func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.DrainTimeout)
 	defer cancel()
-	if err := p.settle(); err != nil && !abort {
-		p.log.Warn("a batch failed; the round is aborted", "err", err)
-		abort = true
-	}
 	workers := p.roundWorkers
 	p.roundWorkers = nil
 	defer p.roundErr.Store(nil)
@@ -572,9 +528,9 @@ func (p *Pipeline) endRound(ctx context.Context, abort bool) error {
 			return box.err
 		}
 		// A failed batch or flush: nothing of the round is stored and no
-		// offset moves; the pipeline stops (endRound returns the error),
-		// and the restart restores the acknowledged changelog and reads
-		// the round's input again.
+		// offset moves; the pipeline stops (Run returns the error), and
+		// the restart restores the acknowledged changelog and reads the
+		// round's input again.
 		committed = !abort
 	}
 	p.m.commitDuration.Observe(time.Since(start).Seconds())

@@ -99,10 +99,6 @@ type worker struct {
 	// storeErr is set when a jobStore failed: the store is behind the
 	// committed changelog, so the worker refuses to process on top of it.
 	storeErr error
-	// failed is the first failure of the round's jobProcess: the later
-	// batches of the round are skipped (the round cannot commit), and the
-	// flush answers with it.
-	failed error
 
 	// clMu guards clLast, which produce promises update.
 	clMu   sync.Mutex
@@ -111,15 +107,10 @@ type worker struct {
 
 func (p *Pipeline) newWorker(k tp) *worker {
 	w := &worker{
-		p:  p,
-		tp: k,
-		// The poll loop queues at most two polls' records and a round's
-		// control jobs here; the room keeps it from ever blocking on a
-		// worker.
-		jobs: make(chan job, 64),
-		// A worker answers a poll's records and goes on with the next
-		// poll's while the poll loop is still collecting other answers.
-		results: make(chan error, 8),
+		p:       p,
+		tp:      k,
+		jobs:    make(chan job),
+		results: make(chan error),
 		done:    make(chan struct{}),
 		overlay: map[string]overlayValue{},
 		clLast:  -1,
@@ -220,37 +211,30 @@ func (w *worker) closeReader() {
 
 // do runs one job.
 func (w *worker) do(j job) error {
+	var err error
 	switch j.kind {
 	case jobProcess:
-		if w.failed == nil {
-			if w.failed = w.storeErr; w.failed == nil {
-				w.failed = w.process(j.recs)
-			}
-			return w.failed
+		if err = w.storeErr; err == nil {
+			err = w.process(j.recs)
 		}
-		return nil // the round's failure was answered already
 	case jobFlush:
-		if w.failed != nil {
-			return w.failed
+		if err = w.storeErr; err == nil {
+			err = w.flush()
 		}
-		if w.storeErr != nil {
-			return w.storeErr
-		}
-		return w.flush()
 	case jobStore:
 		if err := w.commit(); err != nil {
-			// Nobody waits for this job. The round is committed in Kafka
-			// but not stored here: no later round of this partition may
-			// read the store as if it were, so every later job fails, and
-			// the pipeline stops; a restart restores the state from the
-			// changelog.
+			// Nobody waits for this job. The round is committed in
+			// Kafka but not stored here: no later round of this
+			// partition may read the store as if it were, so every
+			// later job fails, and the pipeline stops; a restart
+			// restores the state from the changelog.
 			w.storeErr = err
 			w.p.fatal(err)
 		}
 	case jobAbort:
 		w.abort()
 	}
-	return nil
+	return err
 }
 
 // stop ends the worker goroutine and waits for it. The caller makes sure no
@@ -408,7 +392,6 @@ func (w *worker) abort() {
 }
 
 func (w *worker) endRound() {
-	w.failed = nil
 	w.stage.reset()
 	w.pending.Reset()
 	clear(w.overlay)
