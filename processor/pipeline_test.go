@@ -308,11 +308,19 @@ func counterValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 
 // TestStoreFailureStopsRun: when the state store fails under a worker, Run
 // returns the error promptly instead of hanging in the poll loop or
-// committing past the failed batch.
+// committing past the failed batch, in both delivery modes.
 func TestStoreFailureStopsRun(t *testing.T) {
+	for _, alo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("at-least-once=%v", alo), func(t *testing.T) {
+			testStoreFailureStopsRun(t, alo)
+		})
+	}
+}
+
+func testStoreFailureStopsRun(t *testing.T, atLeastOnce bool) {
 	d := devConfig(t)
 	k := newCluster(t, d)
-	in := k.start(t.TempDir())
+	in := k.startOpts(t.TempDir(), func(o *processor.Options) { o.AtLeastOnce = atLeastOnce })
 	deadline := time.Now().Add(30 * time.Second)
 	for !in.p.Ready() {
 		if time.Now().After(deadline) {
