@@ -158,28 +158,33 @@ func (w *worker) get(kind byte, key []byte) ([]byte, error) {
 			return v.value, nil
 		}
 	}
-	if w.reader == nil {
-		// A job's reads share one snapshot: the worker is the partition's
-		// only writer, and it stores between jobs, never during one.
-		r, err := w.part.Reader()
-		if err != nil {
-			return nil, err
-		}
-		w.reader = r
-	}
 	if !cacheable(kind) {
-		return w.reader.Get(kind, key)
+		return w.read(kind, key)
 	}
 	if v, ok := w.cache.get(w.scratch); ok {
 		return v, nil
 	}
-	v, err := w.reader.Get(kind, key)
+	v, err := w.read(kind, key)
 	if err == nil {
 		// The store holds committed state only (a round is stored after
 		// its transaction commits), so what it returns may be cached.
 		w.cache.put(w.scratch, v)
 	}
 	return v, err
+}
+
+// read reads the store. A job's reads share one snapshot, opened at its
+// first read that misses the overlay and the cache: the worker is the
+// partition's only writer, and it stores between jobs, never during one.
+func (w *worker) read(kind byte, key []byte) ([]byte, error) {
+	if w.reader == nil {
+		r, err := w.part.Reader()
+		if err != nil {
+			return nil, err
+		}
+		w.reader = r
+	}
+	return w.reader.Get(kind, key)
 }
 
 // cacheable tells the state kinds worth caching: profiles and row owners

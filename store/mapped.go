@@ -168,9 +168,9 @@ func (r *reclaimer) pageoutTables() error {
 			if errors.Is(err, errPageoutUnsupported) {
 				return err
 			}
-			// Unmapped since the line was read (a compaction deleted the
-			// table, a value log was garbage-collected): nothing to do.
-			continue
+			// Otherwise unmapped since the line was read (a compaction
+			// deleted the table, a value log was garbage-collected):
+			// nothing to do.
 		}
 	}
 	return nil

@@ -460,19 +460,30 @@ func (p *Partition) key(kind byte, k []byte) []byte {
 
 // Get returns the value stored under (kind, key), or ErrNotFound.
 func (p *Partition) Get(kind byte, key []byte) ([]byte, error) {
-	var out []byte
-	err := p.db.bdb.View(func(txn *badger.Txn) error {
-		it, err := txn.Get(p.key(kind, key))
-		if err != nil {
-			return err
-		}
-		out, err = it.ValueCopy(nil)
-		return err
-	})
+	var (
+		out  []byte
+		rerr error // already mapped by read
+	)
+	if err := p.db.bdb.View(func(txn *badger.Txn) error {
+		out, rerr = read(txn, p.key(kind, key))
+		return nil
+	}); err != nil {
+		return nil, mapErr(err) // the DB is closed
+	}
+	return out, rerr
+}
+
+// read returns the opened value stored under a full key, or ErrNotFound.
+func read(txn *badger.Txn, key []byte) ([]byte, error) {
+	it, err := txn.Get(key)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return open(out)
+	v, err := it.ValueCopy(nil)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return open(v)
 }
 
 // Reader reads a partition's state as of the moment it was opened, for a
@@ -500,15 +511,7 @@ func (p *Partition) Reader() (*Reader, error) {
 // Get returns the value stored under (kind, key), or ErrNotFound.
 func (r *Reader) Get(kind byte, key []byte) ([]byte, error) {
 	r.key = append(append(append(r.key[:0], r.p.prefix...), kind), key...)
-	it, err := r.txn.Get(r.key)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	v, err := it.ValueCopy(nil)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	return open(v)
+	return read(r.txn, r.key)
 }
 
 // Close ends the Reader's transaction.
