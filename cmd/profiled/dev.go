@@ -76,7 +76,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	if persist {
 		brokerDir = dir + "/broker"
 	}
-	cluster, err := startBroker(*brokerListen, brokerDir)
+	cluster, err := startBroker(*brokerListen, brokerDir, defaultCompactEvery)
 	if err != nil {
 		return err
 	}
