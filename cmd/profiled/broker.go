@@ -69,15 +69,15 @@ func cmdBroker(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if err != nil {
 		return err
 	}
+	if *compactEvery < time.Second {
+		return fmt.Errorf("--compact-every %v: at least 1s", *compactEvery)
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
 			return err
 		}
 		defer func() { err = errors.Join(err, stop()) }()
-	}
-	if *compactEvery < time.Second {
-		return fmt.Errorf("--compact-every %v: at least 1s", *compactEvery)
 	}
 	c, err := startBroker(*listen, *dataDir, *compactEvery)
 	if err != nil {
