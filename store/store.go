@@ -262,12 +262,21 @@ func looksCorrupt(err error) bool {
 // sized derives Badger's memory settings from one budget. Badger's defaults
 // (5 × 64 MiB memtables, 256 MiB block cache) assume a dedicated large
 // machine; measured on this project's 2-core nodes they peak at 3-4 GB RSS.
-// The budget covers the memtables (a quarter: two of budget/8), the block
+// The budget covers the memtables (an eighth: two of budget/16), the block
 // cache (an eighth), the index cache (a sixteenth) and what compactions
 // build: a compaction builds up to 8 tables at once, each holding twice the
 // table size while it is built, and two compactors run, so tables are
 // budget/100 and do not grow by level (a multiplier would let the deepest
 // levels' builders outgrow any budget).
+//
+// Memtables are budget/16, not the budget/8 they were: a memtable flush
+// builds its whole level-0 table in Go memory (the uncompressed blocks and
+// their compressed copies, in an allocator that grows by doubling), and at
+// budget/8 that builder was the largest thing on the heap of the 1 M run
+// (144 MiB), which ran at the Go limit. Halving it gave that run 9 % more
+// events/s and 14 % less CPU per event (26.0 k against 23.6-23.8 k; 52.5
+// against 58-61 CPU s per million) at the same peak RSS, although level 0
+// now fills, and compacts, twice as often (docs/benchmarks.md).
 //
 // Level 0 compacts at 8 tables (Badger's default is 5, and this package
 // had 2): profile ids are hashed, so every level-0 table overlaps all of
@@ -279,7 +288,7 @@ func looksCorrupt(err error) bool {
 func sized(bo badger.Options, budget int64) badger.Options {
 	// Badger refuses memtables whose batch limit (15 %) is below its 1 MiB
 	// value threshold, so 8 MiB is the floor.
-	mem := clamp(budget/8, 8<<20, 64<<20)
+	mem := clamp(budget/16, 8<<20, 64<<20)
 	bo = bo.
 		WithMemTableSize(mem).
 		WithNumMemtables(2).
