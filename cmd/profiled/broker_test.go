@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/profiled/profiled/processor/kafkatest"
 )
 
 // The development broker compacts the compacted topics every
@@ -39,50 +41,24 @@ func TestBrokerCompactEvery(t *testing.T) {
 	}
 	var latest map[string]string
 	for n := 0; ; n++ {
-		latest = map[string]string{}
-		got := readAll(ctx, t, m[1], "compacted", latest)
-		if got < writes {
+		recs, err := kafkatest.ReadAll(ctx, []string{m[1]}, "compacted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) < writes {
+			latest = map[string]string{}
+			for _, r := range recs {
+				latest[string(r.Key)] = string(r.Value)
+			}
 			break
 		}
 		if n == 50 {
-			t.Fatalf("still %d records after 5 s with --compact-every 1s", got)
+			t.Fatalf("still %d records after 5 s with --compact-every 1s", len(recs))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if latest["k0"] != "18" || latest["k1"] != "19" {
 		t.Fatalf("latest values after compaction: %v, want k0=18 k1=19", latest)
-	}
-}
-
-// readAll reads a single-partition topic from its start to its end and
-// returns how many records it holds, keeping the last value of each key.
-func readAll(ctx context.Context, t *testing.T, addr, topic string, latest map[string]string) int {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	end, _ := ends.Lookup(topic, 0)
-	n := 0
-	for {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err(); err != nil {
-			t.Fatal(err)
-		}
-		var last int64
-		fs.EachRecord(func(r *kgo.Record) {
-			n++
-			latest[string(r.Key)] = string(bytes.TrimSpace(r.Value))
-			last = r.Offset
-		})
-		if last+1 >= end.Offset {
-			return n
-		}
 	}
 }
 
