@@ -44,7 +44,11 @@ type Memory struct {
 	// FetchMaxBytes bounds one fetch response (all partitions of a
 	// broker); FetchMaxPartitionBytes one partition's share of it. kgo
 	// buffers one response per broker until it is polled, and a response
-	// decompresses to a few times its size.
+	// decompresses to a few times its size. A partition's share is a
+	// 32nd of the response, so that a response over a backlog carries
+	// many partitions, a few batches of records each, and a poll gives
+	// work to many workers at once (with an 8th, a poll was mostly one
+	// partition's records and left cores idle).
 	FetchMaxBytes          int32
 	FetchMaxPartitionBytes int32
 	// ProduceBufferedBytes bounds the records produced but not yet
@@ -70,7 +74,7 @@ func PlanMemory(budget int64) (Memory, error) {
 		StateCache:             budget / 10,
 		Mapped:                 outside * 4 / 7,
 		FetchMaxBytes:          int32(fetch),
-		FetchMaxPartitionBytes: int32(clampInt64(fetch/8, 512<<10, 4<<20)),
+		FetchMaxPartitionBytes: int32(clampInt64(fetch/32, 128<<10, 4<<20)),
 		ProduceBufferedBytes:   clampInt64(budget/25, 8<<20, 128<<20),
 	}, nil
 }

@@ -142,6 +142,10 @@ type entry struct {
 	before  merge.View
 	dirty   bool
 	maxTime int64
+	// size is the length of the stored state it was loaded from: the
+	// state written back is about as long, so its buffer is allocated
+	// once instead of growing by doubling.
+	size int
 	// inTime is the newest Kafka timestamp of the records that changed the
 	// profile this round: the update carries it, as Kafka Streams carries
 	// its input's time, so a consumer can tell how long the input took to
@@ -176,6 +180,7 @@ func (s *mergeStage) load(id string) (*entry, error) {
 		if e.st, err = merge.DecodeState(v); err != nil {
 			return nil, fmt.Errorf("loading profile %q: %w", id, err)
 		}
+		e.size = len(v)
 	}
 	e.before = s.p.merger.Render(e.st)
 	s.profiles[id] = e
@@ -274,7 +279,7 @@ func (s *mergeStage) flush(out *output) error {
 				s.p.m.freshness.Observe(max(0, time.Since(time.UnixMicro(e.maxTime)).Seconds()))
 			}
 		}
-		out.batch.Set(kindProfile, []byte(id), merge.AppendState(nil, e.st))
+		out.batch.Set(kindProfile, []byte(id), merge.AppendState(make([]byte, 0, e.size+e.size/4+64), e.st))
 	}
 	for k := range s.seen {
 		out.batch.Set(kindSeen, []byte(k), nil)
