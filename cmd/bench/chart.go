@@ -96,6 +96,9 @@ func (rp *report) systemCharts() (*plot.Plot, *plot.Plot, error) {
 
 	lp := plot.New()
 	lp.Title.Text = fmt.Sprintf("Latency input → profile at %.0f%% of max rate", 100*rp.share)
+	if rp.latencyEPS > 0 {
+		lp.Title.Text = fmt.Sprintf("Latency input → profile at %.0f events/s", rp.latencyEPS)
+	}
 	lp.Y.Label.Text = "ms (max: see the table)"
 	w := vg.Points(24)
 	for i, s := range []struct {

@@ -56,8 +56,13 @@ type harness struct {
 	cpuProf      string // where profiled exactly-once writes its CPU profile; empty: none
 	scaleRuns    int    // runs of a short scale (median reported)
 	share        float64
-	timeout      time.Duration
-	log          io.Writer
+	// latencyEPS, when set, is the latency pass's rate in events/s for
+	// every system, instead of share × its own maximum: the maximum varies
+	// by 15 % or more between runs on a small machine, so comparing two
+	// builds' latency needs the same input rate.
+	latencyEPS float64
+	timeout    time.Duration
+	log        io.Writer
 }
 
 // result is what the harness measured for one system.
@@ -306,6 +311,9 @@ func (h *harness) latencyPass(ctx context.Context, cl *kgo.Client, adm *kadm.Cli
 		return fmt.Errorf("generating latency load: %w", err)
 	}
 	res.latRate = h.share * res.rate
+	if h.latencyEPS > 0 {
+		res.latRate = h.latencyEPS
+	}
 	h.logf("%s: latency pass: %d records at %.0f records/s", sp.name, len(recs), res.latRate)
 	out.record(true)
 	start := time.Now()
@@ -439,6 +447,7 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&h.extraArgs, "profiled-args", "", "more flags for both profiled systems, separated by spaces (e.g. \"--pprof --commit-interval 200ms\")")
 	fs.DurationVar(&h.compactEvery, "compact-every", time.Hour, "how often the broker compacts the compacted topics (each pass pauses it)")
 	fs.Float64Var(&h.share, "latency-rate", 0.5, "rate of the latency pass as a share of the system's measured maximum")
+	fs.Float64Var(&h.latencyEPS, "latency-eps", 0, "rate of the latency pass in events/s for every system (overrides -latency-rate; for comparing builds at one rate)")
 	fs.IntVar(&h.scaleRuns, "scale-runs", 3, "scale mode: runs of a scale whose run lasts under 30 s; the median is reported")
 	fs.DurationVar(&h.timeout, "timeout", 10*time.Minute, "longest wait for one system to finish one pass")
 	if err := parseFlags(fs, args); err != nil {
@@ -492,7 +501,7 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		h.cpuProf = filepath.Join(h.work, "profiled-cpu.pprof")
 	}
 
-	rep := &report{started: time.Now(), args: os.Args, load: h.load, share: h.share, hasALO: h.hasALO}
+	rep := &report{started: time.Now(), args: os.Args, load: h.load, share: h.share, latencyEPS: h.latencyEPS, hasALO: h.hasALO}
 	if *scales != "" {
 		if err := h.runScales(ctx, *scales, strings.Split(*systems, ","), rep); err != nil {
 			return err
