@@ -24,20 +24,35 @@ func TestRoundsEndWhenCaughtUp(t *testing.T) {
 			`{"type":"identify","messageId":"m%d","userId":"%d","traits":{"email":"u%d@example.com"},"timestamp":"2025-06-15T10:00:00Z"}`,
 			user, user, user)}
 	}
+	// The backlog goes in small producer batches, and the pipeline fetches
+	// little at a time, so that stage 1 needs many polls whatever a poll
+	// may take (a poll takes what the round has room for, and a fetch
+	// returns whole batches up to its byte bound).
+	const batchBytes, fetchBytes = 1 << 10, 4 << 10
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.ProducerBatchMaxBytes(batchBytes),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pcl.Close()
 	produce := func(recs ...*kgo.Record) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := k.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		if err := pcl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	// A backlog of many polls' worth (a poll takes at most 4 batches).
-	const backlog, batch = 3000, 50
-	var recs []*kgo.Record
+	const backlog = 3000
+	var (
+		recs  []*kgo.Record
+		bytes int
+	)
 	for u := range backlog {
-		recs = append(recs, identify(u))
+		r := identify(u)
+		bytes += len(r.Key) + len(r.Value)
+		recs = append(recs, r)
 	}
 	produce(recs...)
 
@@ -45,7 +60,7 @@ func TestRoundsEndWhenCaughtUp(t *testing.T) {
 	in := k.startOpts(t.TempDir(), func(o *processor.Options) {
 		o.Registerer = reg
 		o.CommitInterval = time.Hour
-		o.BatchRecords = batch
+		o.ClientOpts = append(o.ClientOpts, kgo.FetchMaxBytes(fetchBytes), kgo.FetchMaxPartitionBytes(fetchBytes))
 	})
 	defer func() {
 		if err := in.stop(); err != nil {
@@ -55,10 +70,15 @@ func TestRoundsEndWhenCaughtUp(t *testing.T) {
 	// Rounds that waited for the interval would take an hour.
 	k.waitIdle(60 * time.Second)
 	rounds := counterValue(t, reg, "profiled_rounds_committed_total")
-	// Stage 1 needs 3000/200 = 15 polls at least, stage 2 as many again:
-	// a round per poll would be 30 rounds or more.
-	if polls := backlog / (4 * batch); rounds == 0 || rounds >= float64(polls) {
-		t.Errorf("%v rounds for a backlog of %d polls per stage: the rounds did not gather", rounds, polls)
+	// A fetch carries at most its byte bound plus one batch, so stage 1
+	// alone needs this many polls at least: a round per poll would be as
+	// many rounds or more.
+	polls := bytes / (fetchBytes + batchBytes)
+	if polls < 50 {
+		t.Fatalf("the backlog is %d polls; the test needs many more than a few rounds", polls)
+	}
+	if rounds == 0 || rounds >= float64(polls)/4 {
+		t.Errorf("%v rounds for a backlog of at least %d polls in stage 1: the rounds did not gather", rounds, polls)
 	}
 	if got := len(k.readAll(d.Pipeline.ProfilesTopic)); got < backlog {
 		t.Fatalf("%d profile updates, want %d", got, backlog)
@@ -71,5 +91,5 @@ func TestRoundsEndWhenCaughtUp(t *testing.T) {
 	if got := len(k.readAll(d.Pipeline.ProfilesTopic)); got != backlog+1 {
 		t.Fatalf("%d profile updates after one more record, want %d", got, backlog+1)
 	}
-	t.Logf("%v rounds for the backlog, %v in all", rounds, counterValue(t, reg, "profiled_rounds_committed_total"))
+	t.Logf("%v rounds for the backlog (at least %d polls in stage 1), %v in all", rounds, polls, counterValue(t, reg, "profiled_rounds_committed_total"))
 }
