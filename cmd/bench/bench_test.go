@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"reflect"
 	"testing"
 	"time"
@@ -184,5 +186,14 @@ func TestGokaPeerMatchesOracle(t *testing.T) {
 			}
 			got[string(r.Key)] = p.Attributes
 		})
+	}
+}
+
+func TestLatencyRateFlagsChecked(t *testing.T) {
+	for _, args := range [][]string{{"-latency-eps", "-1"}, {"-latency-rate", "0"}, {"-latency-rate", "1.5"}} {
+		err := cmdHarness(context.Background(), args, io.Discard, io.Discard)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
 	}
 }

@@ -456,6 +456,9 @@ func cmdHarness(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := h.load.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	if h.share <= 0 || h.share > 1 || h.latencyEPS < 0 {
+		return fmt.Errorf("%w: -latency-rate must be in (0, 1] and -latency-eps at least 0", errUsage)
+	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return fmt.Errorf("finding the working directory: %w", err)
